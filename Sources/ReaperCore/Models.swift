@@ -1,0 +1,184 @@
+import Foundation
+
+public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
+  case cdcs, s3, pds
+}
+
+/// What a rule does with an upload it finds stale.
+public enum RuleAction: String, Sendable, Hashable, CaseIterable {
+  case log, report, abort
+}
+
+/// One in-progress multipart upload as a provider listed it.
+public struct Upload: Sendable, Hashable {
+  public var target: String
+  /// The coffer (cdcs), bucket (s3) or drive id (pds).
+  public var bucket: String
+  public var key: String
+  public var uploadID: String
+  public var initiated: Date
+
+  public init(target: String, bucket: String, key: String, uploadID: String, initiated: Date) {
+    self.target = target
+    self.bucket = bucket
+    self.key = key
+    self.uploadID = uploadID
+    self.initiated = initiated
+  }
+}
+
+/// One uploaded part. `lastModified` is nil where the provider keeps no time per part (PDS).
+public struct Part: Sendable, Hashable {
+  public var number: Int
+  public var size: Int64
+  public var lastModified: Date?
+
+  public init(number: Int, size: Int64, lastModified: Date?) {
+    self.number = number
+    self.size = size
+    self.lastModified = lastModified
+  }
+}
+
+/// What the parts of one upload add up to; folded page by page so no part list is ever kept whole.
+public struct PartsSummary: Sendable, Hashable {
+  public var count: Int
+  public var bytes: Int64
+  public var newestModified: Date?
+  public var highestPartNumber: Int
+
+  public init(count: Int = 0, bytes: Int64 = 0, newestModified: Date? = nil, highestPartNumber: Int = 0) {
+    self.count = count
+    self.bytes = bytes
+    self.newestModified = newestModified
+    self.highestPartNumber = highestPartNumber
+  }
+
+  public mutating func add(_ part: Part) {
+    count += 1
+    bytes += part.size
+    highestPartNumber = max(highestPartNumber, part.number)
+    if let modified = part.lastModified, newestModified.map({ modified > $0 }) ?? true {
+      newestModified = modified
+    }
+  }
+}
+
+/// A storage endpoint and the buckets on it that the reaper watches.
+public struct Target: Sendable, Hashable {
+  public var name: String
+  public var provider: ProviderKind
+  public var endpoint: String
+  public var region: String
+  public var buckets: [String]
+  /// Where the credentials come from, as written in the config; resolved outside the core.
+  public var credentialsFile: String?
+  public var zone: Zone
+  public var pathStyle: Bool
+
+  public init(
+    name: String, provider: ProviderKind, endpoint: String, region: String, buckets: [String],
+    credentialsFile: String?, zone: Zone = .utc, pathStyle: Bool = true
+  ) {
+    self.name = name
+    self.provider = provider
+    self.endpoint = endpoint
+    self.region = region
+    self.buckets = buckets
+    self.credentialsFile = credentialsFile
+    self.zone = zone
+    self.pathStyle = pathStyle
+  }
+}
+
+public struct Rule: Sendable, Hashable {
+  public var name: String
+  /// nil: every target.
+  public var target: String?
+  /// nil: every bucket of the target.
+  public var bucket: String?
+  public var prefix: String
+  public var maxAge: TimeSpan?
+  public var maxIdle: TimeSpan?
+  /// nil or 0: no size condition.
+  public var minBytes: Int64?
+  public var exclude: [Glob]
+  public var action: RuleAction
+
+  public init(
+    name: String, target: String? = nil, bucket: String? = nil, prefix: String = "", maxAge: TimeSpan? = nil,
+    maxIdle: TimeSpan? = nil, minBytes: Int64? = nil, exclude: [Glob] = [], action: RuleAction
+  ) {
+    self.name = name
+    self.target = target
+    self.bucket = bucket
+    self.prefix = prefix
+    self.maxAge = maxAge
+    self.maxIdle = maxIdle
+    self.minBytes = minBytes
+    self.exclude = exclude
+    self.action = action
+  }
+
+  /// Whether deciding under this rule needs the upload's parts listed.
+  public var needsParts: Bool { maxIdle != nil || (minBytes ?? 0) > 0 }
+}
+
+public struct SafetySettings: Sendable, Hashable {
+  /// Nothing younger than this is ever aborted, whatever a rule says.
+  public var minAge: TimeSpan
+  public var maxAbortsPerCycle: Int
+  public var maxAbortFraction: Double
+  public var recheckBeforeAbort: Bool
+
+  public init(
+    minAge: TimeSpan = TimeSpan(seconds: 3600, leadingUnit: .hours), maxAbortsPerCycle: Int = 1000,
+    maxAbortFraction: Double = 0.5, recheckBeforeAbort: Bool = true
+  ) {
+    self.minAge = minAge
+    self.maxAbortsPerCycle = maxAbortsPerCycle
+    self.maxAbortFraction = maxAbortFraction
+    self.recheckBeforeAbort = recheckBeforeAbort
+  }
+}
+
+/// What the policy says about one upload, before any guard or provider has had its say.
+public enum DecisionKind: String, Sendable, Hashable, CaseIterable {
+  case keep, log, report, abort, unmatched
+}
+
+/// What actually happened to one upload in a cycle.
+public enum Outcome: String, Sendable, Hashable, CaseIterable {
+  case kept, logged, reported, aborted
+  case wouldAbort = "would-abort"
+  case skippedRecheck = "skipped-recheck"
+  case gone, failed
+}
+
+public struct Decision: Sendable, Hashable {
+  public var kind: DecisionKind
+  public var ruleName: String?
+  /// For people: `age 34h > max_age 24h`.
+  public var reason: String
+  public var ageSeconds: Int64
+  /// nil when the parts were not listed.
+  public var idleSeconds: Int64?
+
+  public init(kind: DecisionKind, ruleName: String?, reason: String, ageSeconds: Int64, idleSeconds: Int64?) {
+    self.kind = kind
+    self.ruleName = ruleName
+    self.reason = reason
+    self.ageSeconds = ageSeconds
+    self.idleSeconds = idleSeconds
+  }
+
+  /// The outcome when nothing but the policy acts; an abort's real outcome comes from the guards and provider.
+  public var outcomeWithoutAbort: Outcome {
+    switch kind {
+    case .keep, .unmatched: .kept
+    case .log: .logged
+    case .report: .reported
+    case .abort: .wouldAbort
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Decides one upload. Pure: the same inputs always give the same decision, and nothing is read or written.
+public enum Policy {
+  /// - Parameters:
+  ///   - now: the clock ages are measured against (the server's, where known).
+  ///   - parts: nil when they were not listed; a rule that needs them then keeps the upload.
+  public static func decide(
+    upload: Upload, parts: PartsSummary?, now: Date, selection: RuleSet.Selection, safety: SafetySettings
+  ) -> Decision {
+    let age = now.timeIntervalSince(upload.initiated)
+    let ageSeconds = Int64(age.rounded(.down))
+    let idle = parts.map { summary in
+      // An upload with no parts has been idle since it began; a part stamped before that is a clock fault.
+      now.timeIntervalSince(max(summary.newestModified ?? upload.initiated, upload.initiated))
+    }
+    let idleSeconds = idle.map { Int64($0.rounded(.down)) }
+
+    func keep(_ rule: Rule?, _ reason: String) -> Decision {
+      Decision(kind: .keep, ruleName: rule?.name, reason: reason, ageSeconds: ageSeconds, idleSeconds: idleSeconds)
+    }
+
+    let rule: Rule
+    switch selection {
+    case .unmatched:
+      return Decision(
+        kind: .unmatched, ruleName: nil, reason: "no rule matches", ageSeconds: ageSeconds, idleSeconds: idleSeconds)
+    case .excluded(let excluding, let glob):
+      return keep(excluding, "excluded by \"\(glob.pattern)\"")
+    case .selected(let selected):
+      rule = selected
+    }
+
+    if age < 0 {
+      return keep(rule, "initiated \(TimeSpan.humanize(seconds: -ageSeconds)) in the future")
+    }
+    var reasons: [String] = []
+    if let maxAge = rule.maxAge {
+      let shown = TimeSpan.humanize(seconds: ageSeconds, like: maxAge)
+      // Equal is not stale: the threshold is the last moment an upload is still fine.
+      guard age > Double(maxAge.seconds) else { return keep(rule, "age \(shown) <= max_age \(maxAge)") }
+      reasons.append("age \(shown) > max_age \(maxAge)")
+    }
+    if let maxIdle = rule.maxIdle {
+      guard let idle, let idleSeconds else { return keep(rule, "idle time unknown: parts not listed") }
+      let shown = TimeSpan.humanize(seconds: idleSeconds, like: maxIdle)
+      guard idle > Double(maxIdle.seconds) else { return keep(rule, "idle \(shown) <= max_idle \(maxIdle)") }
+      reasons.append("idle \(shown) > max_idle \(maxIdle)")
+    }
+    if let minBytes = rule.minBytes, minBytes > 0 {
+      guard let bytes = parts?.bytes else { return keep(rule, "size unknown: parts not listed") }
+      let shown = ByteCount.humanize(bytes)
+      guard bytes >= minBytes else {
+        return keep(rule, "holds \(shown) < min_bytes \(ByteCount.humanize(minBytes))")
+      }
+      reasons.append("holds \(shown) >= min_bytes \(ByteCount.humanize(minBytes))")
+    }
+    if rule.action == .abort, age <= Double(safety.minAge.seconds) {
+      let shown = TimeSpan.humanize(seconds: ageSeconds, like: safety.minAge)
+      return keep(rule, "age \(shown) <= safety.min_age \(safety.minAge)")
+    }
+    let kind: DecisionKind =
+      switch rule.action {
+      case .log: .log
+      case .report: .report
+      case .abort: .abort
+      }
+    return Decision(
+      kind: kind, ruleName: rule.name, reason: reasons.joined(separator: ", "), ageSeconds: ageSeconds,
+      idleSeconds: idleSeconds)
+  }
+}
+
+/// Byte counts as people read them, in binary units: `1.4 GiB`.
+public enum ByteCount {
+  public static func humanize(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    guard bytes >= 1024 else { return "\(bytes) B" }
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+      value /= 1024
+      unit += 1
+    }
+    let rounded = (value * 10).rounded() / 10
+    return rounded == rounded.rounded() ? "\(Int(rounded)) \(units[unit])" : "\(rounded) \(units[unit])"
+  }
+
+  /// Sizes in the config: a TOML integer is handled by the caller; strings like `"64MiB"`, `"5 GB"`, `"100"`.
+  public static func parse(_ text: String) -> Int64? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, let number = Int64(digits) else { return nil }
+    let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+    let multipliers: [String: Int64] = [
+      "": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+      "KB": 1_000, "MB": 1_000_000, "GB": 1_000_000_000, "TB": 1_000_000_000_000,
+    ]
+    guard let multiplier = multipliers[unit] else { return nil }
+    let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+    return overflow ? nil : product
+  }
+}

@@ -1,0 +1,76 @@
+/// The rules of a config in precedence order. Which rule applies to an upload:
+/// the longest matching `prefix`; on equal prefixes a rule naming the bucket, then one naming the target;
+/// then the earlier rule in the file. The winner's `exclude` globs then apply, and no other rule is tried.
+public struct RuleSet: Sendable, Hashable {
+  /// In file order, as written.
+  public let rules: [Rule]
+  /// Indices into `rules`, highest precedence first.
+  private let precedence: [Int]
+
+  public init(_ rules: [Rule]) {
+    self.rules = rules
+    self.precedence = rules.indices.sorted { lhs, rhs in
+      let left = rules[lhs]
+      let right = rules[rhs]
+      let leftLength = left.prefix.utf8.count
+      let rightLength = right.prefix.utf8.count
+      if leftLength != rightLength { return leftLength > rightLength }
+      if (left.bucket != nil) != (right.bucket != nil) { return left.bucket != nil }
+      if (left.target != nil) != (right.target != nil) { return left.target != nil }
+      return lhs < rhs
+    }
+  }
+
+  /// Every rule, highest precedence first.
+  public var inPrecedenceOrder: [Rule] { precedence.map { rules[$0] } }
+
+  public enum Selection: Sendable, Hashable {
+    case unmatched
+    case excluded(Rule, by: Glob)
+    case selected(Rule)
+
+    public var rule: Rule? {
+      switch self {
+      case .unmatched: nil
+      case .excluded(let rule, _), .selected(let rule): rule
+      }
+    }
+  }
+
+  public func select(target: String, bucket: String, key: String) -> Selection {
+    scoped(target: target, bucket: bucket).select(key: key)
+  }
+
+  /// The rules that can apply in one bucket, in precedence order: done once per bucket, not once per upload.
+  public func scoped(target: String, bucket: String) -> ScopedRules {
+    ScopedRules(
+      rules: precedence.lazy.map { rules[$0] }.filter { rule in
+        (rule.target.map { $0 == target } ?? true) && (rule.bucket.map { $0.utf8.elementsEqual(bucket.utf8) } ?? true)
+      })
+  }
+
+  /// An earlier rule with exactly the same scope, which means `rule` can never win.
+  public func shadowingRule(of rule: Rule) -> Rule? {
+    guard let position = rules.firstIndex(where: { $0.name == rule.name }) else { return nil }
+    return rules[..<position].first { other in
+      other.prefix.utf8.elementsEqual(rule.prefix.utf8) && other.bucket == rule.bucket && other.target == rule.target
+    }
+  }
+}
+
+/// The rules of one bucket, ready to select per key.
+public struct ScopedRules: Sendable, Hashable {
+  public let rules: [Rule]
+
+  public var isEmpty: Bool { rules.isEmpty }
+
+  /// Whether any rule here may need an upload's parts listed to decide.
+  public var anyNeedsParts: Bool { rules.contains { $0.needsParts } }
+
+  public func select(key: String) -> RuleSet.Selection {
+    // Byte-wise prefix test: keys are byte strings, and String.hasPrefix would apply Unicode equivalence.
+    guard let winner = rules.first(where: { key.utf8.starts(with: $0.prefix.utf8) }) else { return .unmatched }
+    if let glob = winner.exclude.first(where: { $0.matches(key) }) { return .excluded(winner, by: glob) }
+    return .selected(winner)
+  }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import ReaperConfig
+import ReaperCore
+
+struct CheckConfig: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check-config",
+    abstract: "Validate the config and the credentials it names; print the rules in the order they win.",
+    discussion: "Exit status 0 when the config is usable (warnings may be printed), 2 when it is not."
+  )
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    let config = try options.load().config
+    print(CheckConfigSummary.render(config))
+  }
+}
+
+enum CheckConfigSummary {
+  static func render(_ config: ReaperConfig) -> String {
+    var lines: [String] = []
+    let daemon = config.daemon
+    let safety = config.safety
+    lines.append("\(config.path): OK")
+    lines.append(
+      "daemon: every \(daemon.interval) (jitter \(daemon.jitter)), concurrency \(daemon.concurrency) per target, state in \(daemon.stateDirectory)\(daemon.dryRun ? ", DRY RUN: nothing is aborted" : "")"
+    )
+    let percent = Int((safety.maxAbortFraction * 100).rounded())
+    lines.append(
+      "safety: nothing younger than \(safety.minAge) is aborted; per target and cycle at most \(safety.maxAbortsPerCycle) aborts and \(percent)% of the uploads seen; recheck before abort \(safety.recheckBeforeAbort ? "on" : "OFF")"
+    )
+    lines.append("targets:")
+    for target in config.targets {
+      let credentials = config.credentialSources[target.name].map(\.description) ?? "none"
+      lines.append(
+        "  \(target.name)  \(target.provider.rawValue)  \(target.endpoint)  buckets: \(target.buckets.joined(separator: ", "))  timezone \(target.zone)  credentials: \(credentials)"
+      )
+    }
+    lines.append("rules, in the order they win (longest prefix, then bucket, then target, then file order):")
+    if config.rules.rules.isEmpty { lines.append("  (none: every upload is unmatched)") }
+    let ordered = config.rules.inPrecedenceOrder
+    for (position, rule) in ordered.enumerated() {
+      var conditions: [String] = []
+      if let maxAge = rule.maxAge { conditions.append("age > \(maxAge)") }
+      if let maxIdle = rule.maxIdle { conditions.append("idle > \(maxIdle)") }
+      if let minBytes = rule.minBytes, minBytes > 0 { conditions.append("holds >= \(ByteCount.humanize(minBytes))") }
+      let scope = "target \(rule.target ?? "*"), bucket \(rule.bucket ?? "*"), prefix \"\(rule.prefix)\""
+      let excludes = rule.exclude.isEmpty ? "" : ", except \(rule.exclude.map(\.pattern).joined(separator: " "))"
+      lines.append(
+        "  \(position + 1). \(rule.name): \(scope)\(excludes): \(conditions.joined(separator: " and ")) -> \(rule.action.rawValue)"
+      )
+    }
+    return lines.joined(separator: "\n")
+  }
+}

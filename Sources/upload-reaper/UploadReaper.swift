@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import ReaperConfig
+import ReaperCore
+
+@main
+struct UploadReaper: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "upload-reaper",
+    abstract: "Find abandoned multipart uploads on object storage and log, report or abort them by policy.",
+    discussion: """
+      Exit status: 0 the command completed; 1 some target failed (the others still ran);
+      2 the config or the arguments are bad; 3 the command is not available in this build yet.
+      """,
+    version: ReaperVersion.string,
+    subcommands: [Run.self, Scan.self, CheckConfig.self, List.self, Report.self, Sandbox.self]
+  )
+
+  /// Parses and runs, mapping argument errors to exit status 2 as the contract fixes (not sysexits' 64).
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(ExitStatus.badConfig)
+      }
+      exit(withError: error)
+    }
+  }
+}
+
+enum ExitStatus {
+  static let ok: Int32 = 0
+  static let targetFailed: Int32 = 1
+  static let badConfig: Int32 = 2
+  static let notAvailable: Int32 = 3
+}
+
+struct ConfigOption: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp("The config file.", valueName: "file"))
+  var config: String = ConfigLoader.defaultPath
+
+  /// Loads the config, printing warnings; on errors prints them all and exits 2.
+  func load() throws -> LoadedConfig {
+    do {
+      let loaded = try ConfigLoader.load(path: config)
+      for warning in loaded.warnings { Console.error(warning.description) }
+      return loaded
+    } catch {
+      for diagnostic in error.diagnostics { Console.error(diagnostic.description) }
+      throw ExitCode(ExitStatus.badConfig)
+    }
+  }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case text, json
+}
+
+enum Console {
+  static func error(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+  }
+}
+
+/// Commands whose issue has not landed: they check their arguments and config, then say so and exit 3.
+enum NotYetAvailable {
+  static func exit(_ command: String, landsWith feature: String) throws -> Never {
+    Console.error("upload-reaper \(command): not available in this build yet (arrives with \(feature))")
+    throw ExitCode(ExitStatus.notAvailable)
+  }
+}
+
+struct Run: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Run the daemon: a cycle every interval, under systemd.")
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    _ = try options.load()
+    try NotYetAvailable.exit("run", landsWith: "the systemd daemon")
+  }
+}
+
+struct Scan: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Run exactly one cycle over every target, then exit.")
+  @OptionGroup var options: ConfigOption
+  @Flag(help: "Decide and report, but abort nothing.") var dryRun = false
+  @Option(help: "Output format: text or json (one JSON object per line).") var format: OutputFormat = .text
+  @Option(help: ArgumentHelp("Scan only this target.", valueName: "name")) var target: String?
+
+  func run() async throws {
+    let loaded = try options.load()
+    try TargetFilter.check(target, in: loaded.config)
+    try NotYetAvailable.exit("scan", landsWith: "the providers")
+  }
+}
+
+struct List: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "List in-progress uploads with age, idle time, parts and bytes; decides nothing.")
+  @OptionGroup var options: ConfigOption
+  @Option(help: ArgumentHelp("List only this target.", valueName: "name")) var target: String?
+  @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+  func run() async throws {
+    let loaded = try options.load()
+    try TargetFilter.check(target, in: loaded.config)
+    try NotYetAvailable.exit("list", landsWith: "the providers")
+  }
+}
+
+struct Report: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show the last cycles' summaries from state_dir.")
+  @OptionGroup var options: ConfigOption
+  @Option(help: "How many cycles to show.") var last: Int = 10
+
+  func validate() throws {
+    guard last > 0 else { throw ValidationError("--last must be at least 1") }
+  }
+
+  func run() async throws {
+    _ = try options.load()
+    try NotYetAvailable.exit("report", landsWith: "cycle reports")
+  }
+}
+
+struct Sandbox: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Serve the built-in local CDCS, S3 and PDS server, for demos and tests.")
+  @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
+  @Option(help: ArgumentHelp("JSON file of coffers and uploads to serve.", valueName: "file")) var seed: String?
+
+  func validate() throws {
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+  }
+
+  func run() async throws {
+    try NotYetAvailable.exit("sandbox", landsWith: "the sandbox server")
+  }
+}
+
+enum TargetFilter {
+  static func check(_ name: String?, in config: ReaperConfig) throws {
+    guard let name, config.target(named: name) == nil else { return }
+    let known = config.targets.map(\.name).joined(separator: ", ")
+    Console.error("upload-reaper: --target \(name): no such target in \(config.path) (targets: \(known))")
+    throw ExitCode(ExitStatus.badConfig)
+  }
+}
