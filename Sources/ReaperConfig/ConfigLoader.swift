@@ -107,7 +107,8 @@ private struct Validator {
       let section = Section(table: table, path: "target[\(index)]", name: "target", allowed: Self.targetKeys)
       guard let (target, source) = validateTarget(section) else { continue }
       if let earlier = targetLines[target.name] {
-        report(at(section, "name"), "target.name", "duplicate target name \"\(target.name)\" (first on line \(earlier))")
+        report(
+          at(section, "name"), "target.name", "duplicate target name \"\(target.name)\" (first on line \(earlier))")
         continue
       }
       targetLines[target.name] = at(section, "name") ?? 0
@@ -150,10 +151,12 @@ private struct Validator {
           "rule \"\(rule.name)\" can never apply: rule \"\(shadow.name)\" on line \(ruleLines[shadow.name] ?? 0) has the same target, bucket and prefix",
           .warning)
       }
-      for glob in rule.exclude where !(glob.literalPrefix.hasPrefix(rule.prefix) || rule.prefix.hasPrefix(glob.literalPrefix)) {
+      for glob in rule.exclude
+      where !(glob.literalPrefix.hasPrefix(rule.prefix) || rule.prefix.hasPrefix(glob.literalPrefix)) {
         report(
           ruleLines[rule.name], "rule.exclude",
-          "\"\(glob.pattern)\" can never match: rule \"\(rule.name)\" only sees keys under \"\(rule.prefix)\"", .warning)
+          "\"\(glob.pattern)\" can never match: rule \"\(rule.name)\" only sees keys under \"\(rule.prefix)\"", .warning
+        )
       }
     }
     for target in targets where !rules.rules.isEmpty {
@@ -171,8 +174,12 @@ private struct Validator {
   mutating func validateDaemon(_ section: Section?) -> DaemonSettings? {
     let section = section ?? Section(table: TOMLTable(), path: "daemon", name: "daemon", allowed: Self.daemonKeys)
     checkUnknownKeys(section)
-    let interval = duration(section, "interval") ?? (section.table["interval"] == nil ? TimeSpan(seconds: 900, leadingUnit: .minutes) : nil)
-    let jitter = duration(section, "jitter") ?? (section.table["jitter"] == nil ? TimeSpan(seconds: 60, leadingUnit: .minutes) : nil)
+    let interval =
+      duration(section, "interval")
+      ?? (section.table["interval"] == nil ? TimeSpan(seconds: 900, leadingUnit: .minutes) : nil)
+    let jitter =
+      duration(section, "jitter")
+      ?? (section.table["jitter"] == nil ? TimeSpan(seconds: 60, leadingUnit: .minutes) : nil)
     if let interval, interval.seconds < 10 {
       report(at(section, "interval"), "daemon.interval", "\(interval) is too short: use at least 10s")
     }
@@ -203,7 +210,8 @@ private struct Validator {
       if let number, number > 0, number <= 1 {
         fraction = number
       } else if number != nil {
-        report(at(section, "max_abort_fraction"), "safety.max_abort_fraction", "must be above 0 and at most 1 (0.5 is half)")
+        report(
+          at(section, "max_abort_fraction"), "safety.max_abort_fraction", "must be above 0 and at most 1 (0.5 is half)")
       } else {
         typeMismatch(section, "max_abort_fraction", expected: "a number", got: value.type)
       }
@@ -218,7 +226,9 @@ private struct Validator {
     checkUnknownKeys(section)
     let name = requiredString(section, "name")
     if let name, name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]*$"#, options: .regularExpression) == nil {
-      report(at(section, "name"), "target.name", "\"\(name)\" may hold only letters, digits, '.', '_' and '-', and must not start with a symbol")
+      report(
+        at(section, "name"), "target.name",
+        "\"\(name)\" may hold only letters, digits, '.', '_' and '-', and must not start with a symbol")
     }
     var provider: ProviderKind?
     if let text = requiredString(section, "provider") {
@@ -239,7 +249,9 @@ private struct Validator {
       } else if let named = TimeZone(identifier: text), text.contains("/") || named.identifier == text {
         zone = .named(named)
       } else {
-        report(at(section, "timezone"), "target.timezone", "unknown time zone \"\(text)\": use an IANA name such as \"Asia/Shanghai\" or an offset such as \"+08:00\"")
+        report(
+          at(section, "timezone"), "target.timezone",
+          "unknown time zone \"\(text)\": use an IANA name such as \"Asia/Shanghai\" or an offset such as \"+08:00\"")
       }
     }
     var pathStyle = true
@@ -315,7 +327,9 @@ private struct Validator {
         scopeTargets = [target]
       } else if !declaredTargets.contains(targetName) {
         let known = targets.map { "\"\($0.name)\"" }.joined(separator: ", ")
-        report(at(section, "target"), "rule.target", "unknown target \"\(targetName)\"; defined: \(known.isEmpty ? "none" : known)")
+        report(
+          at(section, "target"), "rule.target",
+          "unknown target \"\(targetName)\"; defined: \(known.isEmpty ? "none" : known)")
         scopeTargets = []
       }
     }
@@ -340,7 +354,9 @@ private struct Validator {
       } else if let text = value.string {
         minBytes = ByteCount.parse(text)
         if minBytes == nil {
-          report(at(section, "min_bytes"), "rule.min_bytes", "\"\(text)\" is not a size; write bytes (1048576) or a size such as \"64MiB\"")
+          report(
+            at(section, "min_bytes"), "rule.min_bytes",
+            "\"\(text)\" is not a size; write bytes (1048576) or a size such as \"64MiB\"")
         }
       } else {
         typeMismatch(section, "min_bytes", expected: "an integer or a size string", got: value.type)
@@ -357,7 +373,9 @@ private struct Validator {
     var action: RuleAction?
     if let text = requiredString(section, "action") {
       action = RuleAction(rawValue: text)
-      if action == nil { report(at(section, "action"), "rule.action", "unknown action \"\(text)\"; expected log, report or abort") }
+      if action == nil {
+        report(at(section, "action"), "rule.action", "unknown action \"\(text)\"; expected log, report or abort")
+      }
     }
     guard let name, let action else { return nil }
     return Rule(
@@ -383,7 +401,9 @@ private struct Validator {
   mutating func checkUnknownKeys(_ section: Section) {
     for key in section.table.keys.sorted() where !section.allowed.contains(key) {
       var message = "unknown key"
-      if let suggestion = Suggest.closest(to: key, among: section.allowed) { message += "; did you mean \"\(suggestion)\"?" }
+      if let suggestion = Suggest.closest(to: key, among: section.allowed) {
+        message += "; did you mean \"\(suggestion)\"?"
+      }
       report(at(section, key), keyName(section, key), message)
     }
   }
@@ -424,7 +444,9 @@ private struct Validator {
     }
     var result: [TOMLTable] = []
     for element in array {
-      if let table = element.table { result.append(table) } else {
+      if let table = element.table {
+        result.append(table)
+      } else {
         typeMismatch(section, key, expected: "an array of tables ([[\(key)]])", got: element.type)
       }
     }
@@ -464,7 +486,8 @@ private struct Validator {
       return nil
     }
     guard range.contains(number) else {
-      report(at(section, key), keyName(section, key), "\(number) is out of range \(range.lowerBound)...\(range.upperBound)")
+      report(
+        at(section, key), keyName(section, key), "\(number) is out of range \(range.lowerBound)...\(range.upperBound)")
       return nil
     }
     return number
@@ -489,7 +512,9 @@ private struct Validator {
 
   mutating func stringArray(_ section: Section, _ key: String, required: Bool) -> [String]? {
     guard let value = section.table[key] else {
-      if required { report(line(section.path), keyName(section, key), "missing; every [[\(section.name)]] needs \(key)") }
+      if required {
+        report(line(section.path), keyName(section, key), "missing; every [[\(section.name)]] needs \(key)")
+      }
       return nil
     }
     guard let array = value.array else {
@@ -509,7 +534,9 @@ private struct Validator {
       if result.contains("") { report(at(section, key), keyName(section, key), "names must not be empty") }
       let duplicates = Set(result.filter { name in result.filter { $0 == name }.count > 1 })
       if !duplicates.isEmpty {
-        report(at(section, key), keyName(section, key), "listed more than once: \(duplicates.sorted().joined(separator: ", "))")
+        report(
+          at(section, key), keyName(section, key),
+          "listed more than once: \(duplicates.sorted().joined(separator: ", "))")
       }
     }
     return result

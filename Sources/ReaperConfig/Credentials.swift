@@ -85,7 +85,9 @@ public enum CredentialSource: Sendable, Hashable, CustomStringConvertible {
 public enum CredentialsLoader {
   /// A relative name is looked up first in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`),
   /// then next to the config file. Returns the first that exists, and every place tried.
-  public static func resolve(name: String, configDirectory: String, environment: [String: String]) -> (
+  public static func resolve(
+    name: String, configDirectory: String, environment: [String: String]
+  ) -> (
     path: String?, tried: [String]
   ) {
     if name.hasPrefix("/") { return (FileManager.default.fileExists(atPath: name) ? name : nil, [name]) }
@@ -174,7 +176,10 @@ public enum CredentialsLoader {
       credentials.set(key, value)
     }
     for key in Credentials.requiredKeys(for: provider) where credentials.value(key) == nil && seen[key] == nil {
-      problem(nil, key, "missing; a \(provider.rawValue) target needs \(Credentials.requiredKeys(for: provider).joined(separator: " and "))")
+      problem(
+        nil, key,
+        "missing; a \(provider.rawValue) target needs \(Credentials.requiredKeys(for: provider).joined(separator: " and "))"
+      )
     }
     return (diagnostics.contains { $0.severity == .error } ? nil : credentials, diagnostics)
   }

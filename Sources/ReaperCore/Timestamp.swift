@@ -12,7 +12,8 @@ public enum Zone: Sendable, Hashable, CustomStringConvertible {
   public static func offset(parsing text: String) -> Zone? {
     if text == "Z" || text == "UTC" || text == "GMT" { return .utc }
     let bytes = Array(text.utf8)
-    guard bytes.count == 6, bytes[0] == UInt8(ascii: "+") || bytes[0] == UInt8(ascii: "-"), bytes[3] == UInt8(ascii: ":"),
+    guard bytes.count == 6, bytes[0] == UInt8(ascii: "+") || bytes[0] == UInt8(ascii: "-"),
+      bytes[3] == UInt8(ascii: ":"),
       let hours = Digits.number(bytes, 1, 2), let minutes = Digits.number(bytes, 4, 2), hours <= 18, minutes < 60
     else { return nil }
     let magnitude = hours * 3600 + minutes * 60

@@ -1,0 +1,45 @@
+import Testing
+
+@testable import ReaperConfig
+
+@Suite("TOML locator")
+struct LocatorTests {
+  @Test func findsTablesKeysAndArrayElements() {
+    let source = """
+      # comment = not a key
+      top = 1
+      [daemon]
+      interval = "15m"  # trailing = comment
+
+      [[target]]
+      name = "a"
+      buckets = [
+        "x = y",
+        "z",
+      ]
+      notes = \"\"\"
+      fake = "inside a multi-line string"
+      \"\"\"
+      after = true
+      [[target]]
+      "quoted key" = 1
+      name = "b"
+      [[rule]]
+      daemon.dotted = 2
+      """
+    let locator = TOMLLocator(source: source)
+    #expect(locator.line(of: "top") == 2)
+    #expect(locator.line(of: "daemon") == 3)
+    #expect(locator.line(of: "daemon.interval") == 4)
+    #expect(locator.line(of: "target[0]") == 6)
+    #expect(locator.line(of: "target[0].name") == 7)
+    #expect(locator.line(of: "target[0].buckets") == 8)
+    #expect(locator.line(of: "target[0].fake") == nil)
+    #expect(locator.line(of: "target[0].after") == 15)
+    #expect(locator.line(of: "target[1]") == 16)
+    #expect(locator.line(of: "target[1].quoted key") == 17)
+    #expect(locator.line(of: "target[1].name") == 18)
+    #expect(locator.line(of: "rule[0].daemon.dotted") == 20)
+    #expect(locator.line(of: "comment") == nil)
+  }
+}
