@@ -10,6 +10,11 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // The policy engine: models, durations, timestamps, rule selection and decisions. No I/O, no dependencies.
@@ -18,6 +23,35 @@ let package = Package(
     .target(
       name: "ReaperConfig",
       dependencies: ["ReaperCore", .product(name: "TOMLKit", package: "TOMLKit")]
+    ),
+    // The provider interface, the shared HTTP layer, and one folder per provider.
+    .target(
+      name: "ReaperProviders",
+      dependencies: [
+        "ReaperCore", "ReaperConfig",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]
+    ),
+    // One cycle: walk, decide, act, and the records that say what happened.
+    .target(
+      name: "ReaperEngine",
+      dependencies: [
+        "ReaperCore", "ReaperConfig", "ReaperProviders", .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The built-in local server that speaks the providers' APIs, quirks and faults included.
+    .target(
+      name: "ReaperSandbox",
+      dependencies: [
+        "ReaperCore", "ReaperProviders",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]
     ),
     .systemLibrary(
       name: "CSystemd",
@@ -29,13 +63,22 @@ let package = Package(
     .executableTarget(
       name: "upload-reaper",
       dependencies: [
-        "ReaperCore", "ReaperConfig", "ReaperSystemd",
+        "ReaperCore", "ReaperConfig", "ReaperSystemd", "ReaperProviders", "ReaperEngine", "ReaperSandbox",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
     .testTarget(name: "ReaperCoreTests", dependencies: ["ReaperCore"]),
     .testTarget(name: "ReaperConfigTests", dependencies: ["ReaperConfig", "ReaperCore"]),
-    .testTarget(name: "CLITests", dependencies: ["upload-reaper"]),
+    .testTarget(
+      name: "ProviderTests",
+      dependencies: ["ReaperProviders", "ReaperSandbox", "ReaperCore", "ReaperConfig"]
+    ),
+    .testTarget(
+      name: "CLITests",
+      dependencies: ["upload-reaper", "ReaperSandbox", "ReaperCore", "ReaperProviders"]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -133,6 +133,29 @@ public enum Timestamp {
     return text.contains(",") ? parseRFC1123(text) : parseCtime(text, zone: zone)
   }
 
+  /// `Wed, 18 Jan 2017 16:12:38 GMT`, as HTTP `Date` headers carry it.
+  public static func formatRFC1123(_ date: Date) -> String {
+    let total = Int64(date.timeIntervalSince1970.rounded(.down))
+    let (year, month, day, secondsOfDay) = Civil.date(fromSeconds: total)
+    // 1970-01-01 was a Thursday.
+    var days = total / 86_400
+    if total % 86_400 < 0 { days -= 1 }
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(((days % 7) + 7) % 7)]
+    func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    return
+      "\(weekday), \(two(day)) \(Civil.months[month - 1]) \(year) \(two(secondsOfDay / 3600)):\(two(secondsOfDay % 3600 / 60)):\(two(secondsOfDay % 60)) GMT"
+  }
+
+  /// `Wed Jan 18 16:12:38 2017`: the zone-less ctime form, as a server in `zone` would write it.
+  public static func formatCtime(_ date: Date, zone: Zone) -> String {
+    let utc = Int64(date.timeIntervalSince1970.rounded(.down))
+    let local = utc + Int64(zone.offset(atUTC: utc))
+    let rfc = formatRFC1123(Date(timeIntervalSince1970: TimeInterval(local)))
+    // "Wed, 18 Jan 2017 16:12:38 GMT" → "Wed Jan 18 16:12:38 2017"
+    let fields = rfc.split(separator: " ")
+    return "\(fields[0].dropLast()) \(fields[2]) \(fields[1]) \(fields[4]) \(fields[3])"
+  }
+
   /// `2017-01-18T16:12:38Z`: RFC 3339 in UTC to the second, as reports print it.
   public static func formatRFC3339(_ date: Date) -> String {
     let total = Int64(date.timeIntervalSince1970.rounded(.down))

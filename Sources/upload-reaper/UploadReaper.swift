@@ -88,34 +88,6 @@ struct Run: AsyncParsableCommand {
   }
 }
 
-struct Scan: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Run exactly one cycle over every target, then exit.")
-  @OptionGroup var options: ConfigOption
-  @Flag(help: "Decide and report, but abort nothing.") var dryRun = false
-  @Option(help: "Output format: text or json (one JSON object per line).") var format: OutputFormat = .text
-  @Option(help: ArgumentHelp("Scan only this target.", valueName: "name")) var target: String?
-
-  func run() async throws {
-    let loaded = try options.load()
-    try TargetFilter.check(target, in: loaded.config)
-    try NotYetAvailable.exit("scan", landsWith: "the providers")
-  }
-}
-
-struct List: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "List in-progress uploads with age, idle time, parts and bytes; decides nothing.")
-  @OptionGroup var options: ConfigOption
-  @Option(help: ArgumentHelp("List only this target.", valueName: "name")) var target: String?
-  @Option(help: "Output format: text or json.") var format: OutputFormat = .text
-
-  func run() async throws {
-    let loaded = try options.load()
-    try TargetFilter.check(target, in: loaded.config)
-    try NotYetAvailable.exit("list", landsWith: "the providers")
-  }
-}
-
 struct Report: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show the last cycles' summaries from state_dir.")
   @OptionGroup var options: ConfigOption
@@ -128,21 +100,6 @@ struct Report: AsyncParsableCommand {
   func run() async throws {
     _ = try options.load()
     try NotYetAvailable.exit("report", landsWith: "cycle reports")
-  }
-}
-
-struct Sandbox: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Serve the built-in local CDCS, S3 and PDS server, for demos and tests.")
-  @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
-  @Option(help: ArgumentHelp("JSON file of coffers and uploads to serve.", valueName: "file")) var seed: String?
-
-  func validate() throws {
-    guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-  }
-
-  func run() async throws {
-    try NotYetAvailable.exit("sandbox", landsWith: "the sandbox server")
   }
 }
 

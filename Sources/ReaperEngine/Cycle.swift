@@ -1,0 +1,364 @@
+import Foundation
+import Logging
+import ReaperConfig
+import ReaperCore
+import ReaperProviders
+
+/// Where a cycle's records go, one at a time, as they are decided.
+public protocol RecordSink: Sendable {
+  func emit(_ record: UploadRecord) async
+}
+
+public struct CycleOptions: Sendable {
+  /// Abort nothing, whatever the rules and config say.
+  public var dryRun = false
+  public var targetFilter: String?
+  /// List mode: parts for every upload, no decisions and no aborts.
+  public var listOnly = false
+  public var hostClock: @Sendable () -> Date = { Date() }
+
+  public init(dryRun: Bool = false, targetFilter: String? = nil, listOnly: Bool = false) {
+    self.dryRun = dryRun
+    self.targetFilter = targetFilter
+    self.listOnly = listOnly
+  }
+}
+
+/// Builds the provider for a target with this cycle's credentials.
+public typealias ProviderMaker = @Sendable (Target, Credentials) throws -> any UploadProvider
+
+/// One cycle over the configured targets: walk each bucket page by page, decide each upload with the pure
+/// policy, then carry out the aborts the guards allow. Targets run concurrently; within a target at most
+/// `concurrency` requests are in flight.
+public struct Cycle: Sendable {
+  let config: ReaperConfig
+  let options: CycleOptions
+  let environment: [String: String]
+  let makeProvider: ProviderMaker
+  let sink: any RecordSink
+  let logger: Logger
+
+  public init(
+    config: ReaperConfig, options: CycleOptions, environment: [String: String], makeProvider: @escaping ProviderMaker,
+    sink: any RecordSink, logger: Logger
+  ) {
+    self.config = config
+    self.options = options
+    self.environment = environment
+    self.makeProvider = makeProvider
+    self.sink = sink
+    self.logger = logger
+  }
+
+  var dryRun: Bool { options.dryRun || config.daemon.dryRun }
+
+  public func run() async -> CycleSummary {
+    let started = ContinuousClock.now
+    let targets = config.targets.filter { options.targetFilter == nil || $0.name == options.targetFilter }
+    var summary = CycleSummary()
+    summary.targets = targets.count
+    await withTaskGroup(of: CycleSummary.self) { group in
+      for target in targets { group.addTask { await scan(target) } }
+      for await partial in group { summary.merge(partial) }
+    }
+    let elapsed = ContinuousClock.now - started
+    summary.durationSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    if !options.listOnly {
+      logger.notice(
+        "cycle finished: \(summary.uploadsSeen) uploads, \(summary.aborted) aborted, \(summary.reported) reported, \(summary.errors.count) errors",
+        metadata: [
+          "message_id": "\(ReaperEvent.cycleFinished.messageID)", "uploads_seen": "\(summary.uploadsSeen)",
+          "aborted": "\(summary.aborted)", "reported": "\(summary.reported)", "errors": "\(summary.errors.count)",
+          "bytes_reclaimed": "\(summary.bytesReclaimed)", "dry_run": "\(dryRun)",
+        ])
+    }
+    return summary
+  }
+
+  // MARK: one target
+
+  /// An upload the policy would abort, waiting for the guards.
+  struct Candidate: Sendable {
+    var upload: Upload
+    var rule: Rule
+    var decision: Decision
+    var parts: PartsSummary?
+    /// Server clock minus host clock when it was listed, so the recheck measures on the same clock.
+    var clockOffset: TimeInterval
+  }
+
+  /// What deciding one upload produced: a final record, or a candidate for abort.
+  enum Evaluation: Sendable {
+    case done(UploadRecord)
+    case candidate(Candidate)
+  }
+
+  func scan(_ target: Target) async -> CycleSummary {
+    var tally = CycleSummary()
+    let provider: any UploadProvider
+    do {
+      provider = try connect(target)
+    } catch {
+      failTarget(target, bucket: nil, "\(error)", into: &tally)
+      return tally
+    }
+    var candidates: [Candidate] = []
+    var candidateCount = 0
+    let budget = config.safety.maxAbortsPerCycle
+    for bucket in target.buckets {
+      let rules = config.rules.scoped(target: target.name, bucket: bucket)
+      do {
+        for try await page in provider.uploads(bucket: bucket, prefix: "") {
+          let hostNow = options.hostClock()
+          let now = page.serverDate ?? hostNow
+          for problem in page.unreadable {
+            tally.errors.append("target \(target.name), bucket \(bucket): \(problem)")
+            logger.error(
+              "unreadable upload record",
+              metadata: ["target": "\(target.name)", "bucket": "\(bucket)", "error": "\(problem)"])
+          }
+          let evaluations = await evaluate(
+            page.uploads, rules: rules, provider: provider, now: now, clockOffset: now.timeIntervalSince(hostNow))
+          for evaluation in evaluations {
+            switch evaluation {
+            case .done(let record):
+              await finish(record, into: &tally)
+            case .candidate(let candidate):
+              candidateCount += 1
+              if candidates.count < budget {
+                candidates.append(candidate)
+              } else {
+                await finish(
+                  record(candidate, .wouldAbort, note: "abort budget of \(budget) per cycle reached"), into: &tally)
+              }
+            }
+          }
+        }
+      } catch let error as ProviderError {
+        failTarget(target, bucket: bucket, error.description, into: &tally)
+      } catch {
+        failTarget(target, bucket: bucket, "\(error)", into: &tally)
+      }
+    }
+    await abortCandidates(candidates, count: candidateCount, target: target, provider: provider, into: &tally)
+    return tally
+  }
+
+  func connect(_ target: Target) throws -> any UploadProvider {
+    guard let source = config.credentialSources[target.name] else {
+      throw EngineError("target \(target.name): no credentials configured")
+    }
+    let (credentials, problems) = CredentialsLoader.load(source, provider: target.provider, environment: environment)
+    guard let credentials else {
+      throw EngineError(
+        "target \(target.name): credentials unusable: \(problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))"
+      )
+    }
+    return try makeProvider(target, credentials)
+  }
+
+  func failTarget(_ target: Target, bucket: String?, _ message: String, into tally: inout CycleSummary) {
+    tally.errors.append(message)
+    tally.failedTargets.insert(target.name)
+    var metadata: Logger.Metadata = [
+      "message_id": "\(ReaperEvent.targetFailed.messageID)", "target": "\(target.name)", "error": "\(message)",
+    ]
+    if let bucket { metadata["bucket"] = "\(bucket)" }
+    logger.error("target failed: \(message)", metadata: metadata)
+  }
+
+  // MARK: deciding
+
+  /// Decides a page of uploads in order. Only uploads whose rule needs parts (or every upload, in list mode)
+  /// cost a request; those run concurrently, at most `concurrency` at a time.
+  func evaluate(
+    _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
+  ) async -> [Evaluation] {
+    var results = [Evaluation?](repeating: nil, count: uploads.count)
+    let limit = config.daemon.concurrency
+    await withTaskGroup(of: (Int, Evaluation).self) { group in
+      var inFlight = 0
+      for (index, upload) in uploads.enumerated() {
+        let selection = rules.select(key: upload.key)
+        var needsParts = options.listOnly
+        if case .selected(let rule) = selection, rule.needsParts { needsParts = true }
+        guard needsParts else {
+          results[index] = decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset)
+          continue
+        }
+        if inFlight >= limit, let (finished, evaluation) = await group.next() {
+          results[finished] = evaluation
+          inFlight -= 1
+        }
+        group.addTask {
+          do {
+            let parts = try await provider.partsSummary(of: upload)
+            return (index, decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset))
+          } catch {
+            return (index, .done(partsFailure(upload, selection: selection, error: error, now: now)))
+          }
+        }
+        inFlight += 1
+      }
+      for await (finished, evaluation) in group { results[finished] = evaluation }
+    }
+    return results.map { $0! }
+  }
+
+  func decide(
+    _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval
+  ) -> Evaluation {
+    let decision = Policy.decide(upload: upload, parts: parts, now: now, selection: selection, safety: config.safety)
+    if options.listOnly {
+      return .done(
+        UploadRecord(
+          upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
+          bytes: parts?.bytes, rule: nil, decision: .keep, outcome: .kept, reason: "listed"))
+    }
+    if decision.kind == .abort, case .selected(let rule) = selection, rule.action == .abort {
+      return .candidate(
+        Candidate(upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset))
+    }
+    return .done(
+      UploadRecord(
+        upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
+        bytes: parts?.bytes, rule: decision.ruleName, decision: decision.kind == .abort ? .keep : decision.kind,
+        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason))
+  }
+
+  func partsFailure(_ upload: Upload, selection: RuleSet.Selection, error: Error, now: Date) -> UploadRecord {
+    let age = Int64(now.timeIntervalSince(upload.initiated).rounded(.down))
+    let gone = (error as? ProviderError)?.kind == .gone
+    return UploadRecord(
+      upload: upload, ageSeconds: age, idleSeconds: nil, parts: nil, bytes: nil, rule: selection.rule?.name,
+      decision: .keep, outcome: gone ? .gone : .failed,
+      reason: gone
+        ? "gone while its parts were listed (completed or aborted elsewhere)" : "listing parts failed: \(error)")
+  }
+
+  // MARK: acting
+
+  func abortCandidates(
+    _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
+  ) async {
+    guard !candidates.isEmpty else { return }
+    let seen = tally.uploadsSeen + candidates.count
+    let fraction = config.safety.maxAbortFraction
+    if Double(count) > fraction * Double(seen) {
+      let note =
+        "circuit breaker: \(count) of \(seen) uploads would be aborted, more than max_abort_fraction \(fraction)"
+      logger.critical(
+        "circuit breaker tripped on target \(target.name): \(count) of \(seen) uploads would be aborted; aborting none",
+        metadata: [
+          "message_id": "\(ReaperEvent.circuitBreakerTripped.messageID)", "target": "\(target.name)",
+          "candidates": "\(count)", "uploads_seen": "\(seen)", "max_abort_fraction": "\(fraction)",
+        ])
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: note), into: &tally) }
+      return
+    }
+    if dryRun {
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "dry run"), into: &tally) }
+      return
+    }
+    let limit = config.daemon.concurrency
+    await withTaskGroup(of: (UploadRecord, String?).self) { group in
+      var inFlight = 0
+      for candidate in candidates {
+        if inFlight >= limit, let (finished, error) = await group.next() {
+          await finish(finished, into: &tally, error: error)
+          inFlight -= 1
+        }
+        group.addTask { await abort(candidate, provider: provider) }
+        inFlight += 1
+      }
+      for await (finished, error) in group { await finish(finished, into: &tally, error: error) }
+    }
+  }
+
+  /// Rechecks and aborts one candidate. Returns its record and, when something went wrong, the error.
+  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> (UploadRecord, String?) {
+    var current = candidate
+    if config.safety.recheckBeforeAbort {
+      do {
+        let after = try await provider.partsSummary(of: candidate.upload)
+        let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
+        if let reason = Recheck.reasonToSkip(
+          before: candidate.parts, after: after, rule: candidate.rule, initiated: candidate.upload.initiated, now: now)
+        {
+          return (record(current, .skippedRecheck, note: reason), nil)
+        }
+        current.parts = after
+      } catch let error where error.kind == .gone {
+        return (
+          record(current, .skippedRecheck, note: "recheck: the upload vanished (completed or aborted elsewhere)"), nil
+        )
+      } catch {
+        return (
+          record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)"), error.description
+        )
+      }
+    }
+    do {
+      switch try await provider.abort(current.upload) {
+      case .aborted: return (record(current, .aborted), nil)
+      case .gone: return (record(current, .gone, note: "already gone (completed or aborted elsewhere)"), nil)
+      }
+    } catch {
+      return (record(current, .failed, note: "abort failed: \(error.message)"), error.description)
+    }
+  }
+
+  func record(_ candidate: Candidate, _ outcome: Outcome, note: String? = nil) -> UploadRecord {
+    UploadRecord(
+      upload: candidate.upload, ageSeconds: candidate.decision.ageSeconds, idleSeconds: candidate.decision.idleSeconds,
+      parts: candidate.parts?.count, bytes: candidate.parts?.bytes, rule: candidate.rule.name, decision: .abort,
+      outcome: outcome, reason: note.map { "\(candidate.decision.reason); \($0)" } ?? candidate.decision.reason)
+  }
+
+  /// Counts, logs and emits one final record.
+  func finish(_ record: UploadRecord, into tally: inout CycleSummary, error: String? = nil) async {
+    tally.count(record)
+    if let error { tally.errors.append(error) }
+    log(record)
+    await sink.emit(record)
+  }
+
+  func log(_ record: UploadRecord) {
+    guard !options.listOnly else { return }
+    var metadata: Logger.Metadata = [
+      "target": "\(record.upload.target)", "bucket": "\(record.upload.bucket)", "key": "\(record.upload.key)",
+      "upload_id": "\(record.upload.uploadID)", "age_seconds": "\(record.ageSeconds)", "reason": "\(record.reason)",
+    ]
+    if let rule = record.rule { metadata["rule"] = "\(rule)" }
+    if let bytes = record.bytes { metadata["bytes"] = "\(bytes)" }
+    switch record.outcome {
+    case .reported:
+      metadata["action"] = "report"
+      metadata["message_id"] = "\(ReaperEvent.uploadReported.messageID)"
+      logger.notice("upload reported stale: \(record.upload.key)", metadata: metadata)
+    case .logged:
+      metadata["action"] = "log"
+      logger.info("upload stale: \(record.upload.key)", metadata: metadata)
+    case .aborted:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.uploadAborted.messageID)"
+      logger.notice("upload aborted: \(record.upload.key)", metadata: metadata)
+    case .failed where record.decision == .abort:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.abortFailed.messageID)"
+      logger.error("abort failed: \(record.upload.key)", metadata: metadata)
+    case .wouldAbort, .skippedRecheck, .gone:
+      metadata["action"] = "abort"
+      logger.info("upload not aborted (\(record.outcome.rawValue)): \(record.upload.key)", metadata: metadata)
+    case .failed:
+      logger.warning("upload could not be decided: \(record.upload.key)", metadata: metadata)
+    case .kept:
+      break
+    }
+  }
+}
+
+struct EngineError: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}

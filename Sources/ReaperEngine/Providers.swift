@@ -1,0 +1,18 @@
+import ReaperConfig
+import ReaperCore
+import ReaperProviders
+
+/// The provider for each kind of target, over one shared HTTP transport.
+public enum Providers {
+  public static func maker(transport: HTTPTransport) -> ProviderMaker {
+    { target, credentials in
+      switch target.provider {
+      case .cdcs:
+        return CDCSProvider(target: target, credentials: credentials, transport: transport)
+      case .s3, .pds:
+        throw EngineError(
+          "target \(target.name): the \(target.provider.rawValue) provider is not available in this build yet")
+      }
+    }
+  }
+}

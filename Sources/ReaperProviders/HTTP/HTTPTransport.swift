@@ -1,0 +1,193 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ReaperCore
+
+public struct HTTPSettings: Sendable {
+  public var connectTimeout: Duration = .seconds(5)
+  /// Longest silence while a response is coming in.
+  public var readTimeout: Duration = .seconds(30)
+  /// Longest a whole request may take, body included.
+  public var requestTimeout: Duration = .seconds(60)
+  /// Tries per request, the first included.
+  public var maxAttempts = 4
+  public var baseBackoff: Duration = .milliseconds(200)
+  public var maxBackoff: Duration = .seconds(10)
+  /// A `Retry-After` longer than this is cut to it, so a server cannot park a cycle.
+  public var maxRetryAfter: Duration = .seconds(60)
+  /// A response body larger than this is refused: one listing page is far smaller.
+  public var maxBodyBytes = 32 << 20
+
+  public init() {}
+}
+
+/// A request as a provider builds it for one attempt.
+public struct HTTPExchange: Sendable {
+  public var method: HTTPMethod
+  public var url: String
+  public var headers: HTTPHeaders
+
+  public init(method: HTTPMethod, url: String, headers: HTTPHeaders) {
+    self.method = method
+    self.url = url
+    self.headers = headers
+  }
+}
+
+public struct HTTPReply: Sendable {
+  public var status: Int
+  public var headers: HTTPHeaders
+  public var body: [UInt8]
+
+  public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+    self.status = status
+    self.headers = headers
+    self.body = body
+  }
+
+  /// The server's clock.
+  public var date: Date? { headers.first(name: "Date").flatMap(Timestamp.parseRFC1123) }
+}
+
+/// Where a request is going, for errors and logs.
+public struct RequestContext: Sendable {
+  public var target: String
+  public var bucket: String
+  /// Method and path, never a credential.
+  public var request: String
+
+  public init(target: String, bucket: String, request: String) {
+    self.target = target
+    self.bucket = bucket
+    self.request = request
+  }
+
+  func error(
+    _ kind: ProviderError.Kind, _ message: String, status: Int? = nil, code: String? = nil, requestID: String? = nil
+  ) -> ProviderError {
+    ProviderError(
+      kind: kind, target: target, bucket: bucket, request: request, status: status, code: code, message: message,
+      requestID: requestID)
+  }
+}
+
+/// The HTTP layer every provider shares: one client for the process, timeouts, and bounded retries with
+/// exponential backoff and full jitter for retryable failures, honouring `Retry-After`.
+public final class HTTPTransport: Sendable {
+  public let settings: HTTPSettings
+  private let client: HTTPClient
+  private let logger: Logger
+
+  public init(settings: HTTPSettings = HTTPSettings(), logger: Logger = Logger(label: "upload-reaper.http")) {
+    self.settings = settings
+    self.logger = logger
+    var configuration = HTTPClient.Configuration()
+    configuration.timeout = .init(
+      connect: TimeAmount(settings.connectTimeout), read: TimeAmount(settings.readTimeout))
+    // A redirect (a wrong region, say) must surface as an error, not be followed with our signature.
+    configuration.redirectConfiguration = .disallow
+    configuration.decompression = .disabled
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+  }
+
+  public func shutdown() async {
+    try? await client.shutdown()
+  }
+
+  /// Sends the request that `build` makes, anew for each attempt so signatures and dates stay fresh.
+  /// `classify` turns a reply into an error, or nil when it is a success; retryable errors are retried.
+  public func send(
+    _ context: RequestContext, build: () throws(ProviderError) -> HTTPExchange,
+    classify: (HTTPReply) -> ProviderError?
+  ) async throws(ProviderError) -> HTTPReply {
+    var attempt = 0
+    while true {
+      attempt += 1
+      let failure: ProviderError
+      var retryAfter: Duration?
+      do {
+        let reply = try await once(build(), context: context)
+        guard let error = classify(reply) else { return reply }
+        failure = error
+        retryAfter = reply.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
+      } catch let error as ProviderError {
+        failure = error
+      } catch {
+        failure = context.error(.retryable, Self.describeTransport(error))
+      }
+      guard failure.kind == .retryable, attempt < settings.maxAttempts, !Task.isCancelled else { throw failure }
+      let delay = retryAfter.map { min($0, settings.maxRetryAfter) } ?? backoff(attempt: attempt)
+      logger.warning(
+        "retrying after a retryable failure",
+        metadata: [
+          "target": "\(context.target)", "bucket": "\(context.bucket)", "attempt": "\(attempt)",
+          "delay_ms": "\(delay.milliseconds)", "error": "\(failure)",
+        ])
+      do {
+        try await Task.sleep(for: delay)
+      } catch {
+        throw context.error(.other, "cancelled while waiting to retry: \(failure.message)")
+      }
+    }
+  }
+
+  private func once(_ exchange: HTTPExchange, context: RequestContext) async throws -> HTTPReply {
+    var request = HTTPClientRequest(url: exchange.url)
+    request.method = exchange.method
+    request.headers = exchange.headers
+    let response = try await client.execute(request, timeout: TimeAmount(settings.requestTimeout))
+    let body: ByteBuffer
+    do {
+      body = try await response.body.collect(upTo: settings.maxBodyBytes)
+    } catch is NIOTooManyBytesError {
+      throw context.error(
+        .malformedResponse, "response body larger than \(settings.maxBodyBytes) bytes",
+        status: Int(response.status.code))
+    }
+    return HTTPReply(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+  }
+
+  /// Full jitter: a uniform delay between zero and the exponential ceiling.
+  func backoff(attempt: Int) -> Duration {
+    let ceiling = min(settings.maxBackoff, settings.baseBackoff * (1 << min(attempt - 1, 20)))
+    return .milliseconds(Int64.random(in: 0...max(1, ceiling.milliseconds)))
+  }
+
+  /// Seconds, or an HTTP date.
+  static func parseRetryAfter(_ value: String) -> Duration? {
+    let trimmed = value.trimmingCharacters(in: .whitespaces)
+    if let seconds = Int(trimmed), seconds >= 0 { return .seconds(seconds) }
+    guard let date = Timestamp.parseRFC1123(trimmed) else { return nil }
+    return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+  }
+
+  static func describeTransport(_ error: Error) -> String {
+    if let error = error as? HTTPClientError {
+      switch error {
+      case .readTimeout: return "read timeout"
+      case .connectTimeout: return "connect timeout"
+      case .deadlineExceeded: return "request timeout"
+      case .remoteConnectionClosed: return "connection closed by the server"
+      default: return "transport error: \(error)"
+      }
+    }
+    if error is CancellationError { return "cancelled" }
+    return "transport error: \(error)"
+  }
+}
+
+extension Duration {
+  var milliseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}
+
+extension TimeAmount {
+  init(_ duration: Duration) {
+    self = .milliseconds(duration.milliseconds)
+  }
+}

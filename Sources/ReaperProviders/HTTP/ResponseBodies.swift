@@ -1,0 +1,223 @@
+import Foundation
+import NIOHTTP1
+
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+
+/// A JSON value read loosely: numbers and booleans that arrive as strings are still understood, and
+/// object keys are found without regard to case (`UploadId` and `UploadID`).
+public enum LooseJSON: Decodable, Sendable, Equatable {
+  case null
+  case bool(Bool)
+  case number(Double)
+  case string(String)
+  case array([LooseJSON])
+  case object([String: LooseJSON])
+
+  public init(from decoder: Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if container.decodeNil() {
+      self = .null
+    } else if let value = try? container.decode(Bool.self) {
+      self = .bool(value)
+    } else if let value = try? container.decode(Double.self) {
+      self = .number(value)
+    } else if let value = try? container.decode(String.self) {
+      self = .string(value)
+    } else if let value = try? container.decode([LooseJSON].self) {
+      self = .array(value)
+    } else {
+      self = .object(try container.decode([String: LooseJSON].self))
+    }
+  }
+
+  public static func parse(_ bytes: [UInt8]) throws -> LooseJSON {
+    try JSONDecoder().decode(LooseJSON.self, from: Data(bytes))
+  }
+
+  public subscript(_ name: String) -> LooseJSON? {
+    guard case .object(let fields) = self else { return nil }
+    if let exact = fields[name] { return exact }
+    let lowered = name.lowercased()
+    return fields.first { $0.key.lowercased() == lowered }?.value
+  }
+
+  /// A string, or a number or boolean written out as one.
+  public var text: String? {
+    switch self {
+    case .string(let value): value
+    case .number(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    case .bool(let value): value ? "true" : "false"
+    default: nil
+    }
+  }
+
+  public var integer: Int64? {
+    switch self {
+    case .number(let value): value == value.rounded() && abs(value) < 9e15 ? Int64(value) : nil
+    case .string(let value): Int64(value.trimmingCharacters(in: .whitespaces))
+    default: nil
+    }
+  }
+
+  /// `true`, `"true"`, `"TRUE"`, `"True"`: all true. nil when it is not a boolean in any spelling.
+  public var boolean: Bool? {
+    switch self {
+    case .bool(let value): value
+    case .string(let value):
+      switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+      case "true": true
+      case "false": false
+      default: nil
+      }
+    default: nil
+    }
+  }
+
+  /// An array, or a lone object where an array of one was meant (as XML-to-JSON converters write), or empty.
+  public var elements: [LooseJSON] {
+    switch self {
+    case .array(let values): values
+    case .object: [self]
+    default: []
+    }
+  }
+}
+
+/// The first byte that is not white space: `{` for JSON, `<` for XML, whatever Content-Type claims.
+public enum BodySniffer {
+  public enum Kind: Sendable { case json, xml, empty, other }
+
+  public static func kind(_ bytes: [UInt8]) -> Kind {
+    // A UTF-8 byte-order mark is skipped like white space.
+    guard
+      let first = bytes.first(where: {
+        !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF)
+      })
+    else { return .empty }
+    switch first {
+    case UInt8(ascii: "{"), UInt8(ascii: "["): return .json
+    case UInt8(ascii: "<"): return .xml
+    default: return .other
+    }
+  }
+}
+
+/// Reads XML as a stream of events with FoundationXML's SAX parser: no tree of the document is built.
+public enum StreamingXML {
+  /// Calls `start` as each element opens and `end` with its text as it closes; `path` is the element names
+  /// from the root down. Returns the parser's error, if the document is not well-formed.
+  public static func parse(
+    _ bytes: [UInt8], start: @escaping ([String]) -> Void = { _ in }, end: @escaping ([String], String) -> Void
+  ) -> Error? {
+    let delegate = Delegate(start: start, end: end)
+    let parser = XMLParser(data: Data(bytes))
+    parser.shouldResolveExternalEntities = false
+    parser.delegate = delegate
+    return parser.parse() ? nil : (parser.parserError ?? delegate.failure ?? XMLFailure())
+  }
+
+  struct XMLFailure: Error, CustomStringConvertible {
+    var description: String { "malformed XML" }
+  }
+
+  private final class Delegate: NSObject, XMLParserDelegate {
+    var path: [String] = []
+    var text = ""
+    var failure: Error?
+    let onStart: ([String]) -> Void
+    let onEnd: ([String], String) -> Void
+
+    init(start: @escaping ([String]) -> Void, end: @escaping ([String], String) -> Void) {
+      onStart = start
+      onEnd = end
+    }
+
+    func parser(
+      _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+      attributes: [String: String] = [:]
+    ) {
+      path.append(name)
+      text = ""
+      onStart(path)
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+      text += string
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+      onEnd(path, text)
+      text = ""
+      if !path.isEmpty { path.removeLast() }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred error: Error) {
+      failure = error
+    }
+  }
+}
+
+/// `{"Code","Message","RequestId"}` or `<Error><Code>…</Code>…</Error>`.
+public struct ErrorBody: Sendable, Equatable {
+  public var code: String?
+  public var message: String?
+  public var requestID: String?
+
+  public static func parse(_ bytes: [UInt8]) -> ErrorBody? {
+    switch BodySniffer.kind(bytes) {
+    case .json:
+      guard let json = try? LooseJSON.parse(bytes) else { return nil }
+      let root = json["Error"] ?? json
+      let body = ErrorBody(
+        code: root["Code"]?.text, message: root["Message"]?.text,
+        requestID: root["RequestId"]?.text ?? root["request_id"]?.text)
+      return body.code == nil && body.message == nil ? nil : body
+    case .xml:
+      var body = ErrorBody()
+      let failure = StreamingXML.parse(bytes) { path, text in
+        switch path.last {
+        case "Code": body.code = text
+        case "Message": body.message = text
+        case "RequestId": body.requestID = text
+        default: break
+        }
+      }
+      return failure == nil && (body.code != nil || body.message != nil) ? body : nil
+    case .empty, .other:
+      return nil
+    }
+  }
+}
+
+/// Maps an unsuccessful reply to a typed error, the same way for every provider.
+public enum ErrorClassifier {
+  /// - Parameter goneCodes: codes that mean the upload no longer exists, for this call.
+  public static func classify(
+    _ reply: HTTPReply, context: RequestContext, goneCodes: Set<String>, requestIDHeader: String
+  ) -> ProviderError? {
+    guard !(200..<300).contains(reply.status) else { return nil }
+    let body = ErrorBody.parse(reply.body)
+    let code = body?.code
+    let requestID = body?.requestID ?? reply.headers.first(name: requestIDHeader)
+    var message = body?.message ?? HTTPResponseStatus(statusCode: reply.status).reasonPhrase
+    let kind: ProviderError.Kind
+    switch reply.status {
+    case 404 where code.map(goneCodes.contains) ?? false: kind = .gone
+    case _ where code == "SlowDown": kind = .retryable
+    case 429, 500...599: kind = .retryable
+    case 401, 403:
+      kind = .accessDenied
+      if code == "RequestTimeTooSkewed" { message += " (this host's clock is more than 15 minutes off)" }
+    case 404: kind = .notFound
+    case 409: kind = .conflict
+    case 400 where code == "InvalidArgument": kind = .invalidArgument
+    case 300...399:
+      kind = .other
+      if let location = reply.headers.first(name: "Location") { message += " (redirected to \(location))" }
+    default: kind = .other
+    }
+    return context.error(kind, message, status: reply.status, code: code, requestID: requestID)
+  }
+}

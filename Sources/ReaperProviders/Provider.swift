@@ -1,0 +1,170 @@
+import Foundation
+import ReaperCore
+
+/// One page of a bucket's in-progress uploads.
+public struct UploadPage: Sendable {
+  public var uploads: [Upload]
+  /// The server's clock, from the response's `Date` header: ages are measured against it.
+  public var serverDate: Date?
+  /// Records the provider could not read (an unparseable `Initiated`, say). They are reported, never acted on.
+  public var unreadable: [String]
+
+  public init(uploads: [Upload], serverDate: Date?, unreadable: [String] = []) {
+    self.uploads = uploads
+    self.serverDate = serverDate
+    self.unreadable = unreadable
+  }
+}
+
+/// One page of an upload's parts.
+public struct PartPage: Sendable {
+  public var parts: [Part]
+
+  public init(parts: [Part]) { self.parts = parts }
+}
+
+public enum AbortResult: String, Sendable {
+  case aborted
+  /// It had already completed or been aborted elsewhere (NoSuchUpload).
+  case gone
+}
+
+/// What every provider offers. Listings are pulled page by page, so a walk over millions of uploads
+/// holds one page at a time, and the next request is made only when the caller asks for it.
+public protocol UploadProvider: Sendable {
+  var target: Target { get }
+  func uploads(bucket: String, prefix: String) -> Pages<UploadPage>
+  func parts(of upload: Upload) -> Pages<PartPage>
+  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult
+}
+
+extension UploadProvider {
+  /// Every part of `upload`, folded page by page.
+  public func partsSummary(of upload: Upload) async throws(ProviderError) -> PartsSummary {
+    var summary = PartsSummary()
+    do {
+      for try await page in parts(of: upload) {
+        for part in page.parts { summary.add(part) }
+      }
+    } catch let error as ProviderError {
+      throw error
+    } catch {
+      throw ProviderError(
+        kind: .other, target: target.name, bucket: upload.bucket, request: "list parts of \(upload.key)",
+        message: "\(error)")
+    }
+    return summary
+  }
+}
+
+/// A paged listing driven by an opaque marker. It ends with an error, never a loop, when the server hands
+/// back a marker it has already given (a stalled or cycling marker), and it stops after `maximumPages`.
+public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
+  public typealias Element = Page
+
+  /// Fetches the page after `marker` (nil for the first) and returns it with the next marker, or nil at the end.
+  public typealias Fetch = @Sendable (_ marker: String?) async throws(ProviderError) -> (Page, next: String?)
+
+  let fetch: Fetch
+  let maximumPages: Int
+  /// Builds the error for a marker that did not advance.
+  let stalled: @Sendable (_ marker: String) -> ProviderError
+
+  public init(
+    maximumPages: Int = 100_000, stalled: @escaping @Sendable (_ marker: String) -> ProviderError,
+    fetch: @escaping Fetch
+  ) {
+    self.fetch = fetch
+    self.maximumPages = maximumPages
+    self.stalled = stalled
+  }
+
+  public func makeAsyncIterator() -> Iterator { Iterator(pages: self) }
+
+  public struct Iterator: AsyncIteratorProtocol {
+    let pages: Pages
+    var marker: String?
+    var finished = false
+    var count = 0
+    /// Every marker handed out so far: a repeat means the server is going round in circles.
+    var seen: Set<String> = []
+
+    init(pages: Pages) { self.pages = pages }
+
+    public mutating func next() async throws -> Page? {
+      guard !finished else { return nil }
+      if count >= pages.maximumPages {
+        finished = true
+        throw pages.stalled("page limit \(pages.maximumPages) reached after marker \(marker ?? "")")
+      }
+      count += 1
+      let (page, next): (Page, String?)
+      do {
+        (page, next) = try await pages.fetch(marker)
+      } catch {
+        finished = true
+        throw error
+      }
+      if let next {
+        guard seen.insert(next).inserted, next != marker else {
+          finished = true
+          throw pages.stalled(next)
+        }
+        marker = next
+      } else {
+        finished = true
+      }
+      return page
+    }
+  }
+}
+
+/// A provider failure, typed so the engine knows what to do, and carrying where it happened.
+public struct ProviderError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable, Hashable {
+    /// NoSuchUpload, or NoSuchKey on parts: completed or aborted elsewhere.
+    case gone
+    case accessDenied = "access-denied"
+    /// 5xx, SlowDown, 429, transport: worth another try.
+    case retryable
+    case invalidArgument = "invalid-argument"
+    case malformedResponse = "malformed-response"
+    /// NoSuchBucket and other 404s that are not about the upload.
+    case notFound = "not-found"
+    case conflict
+    case other
+  }
+
+  public var kind: Kind
+  public var target: String
+  public var bucket: String
+  /// Method and path, such as `GET /coffer?uploads&prefix=tmp%2F`: never a signature or credential.
+  public var request: String
+  public var status: Int?
+  public var code: String?
+  public var message: String
+  public var requestID: String?
+
+  public init(
+    kind: Kind, target: String, bucket: String, request: String, status: Int? = nil, code: String? = nil,
+    message: String, requestID: String? = nil
+  ) {
+    self.kind = kind
+    self.target = target
+    self.bucket = bucket
+    self.request = request
+    self.status = status
+    self.code = code
+    self.message = message
+    self.requestID = requestID
+  }
+
+  public var description: String {
+    var text = "target \(target), bucket \(bucket): \(request): "
+    if let status { text += "HTTP \(status) " }
+    if let code { text += "\(code): " }
+    text += message
+    if let requestID { text += " (request id \(requestID))" }
+    return text
+  }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import ReaperCore
+
+/// A part held by the sandbox: only its size and time, never data.
+public struct SandboxPart: Sendable, Hashable, Codable {
+  public var number: Int
+  public var size: Int64
+  public var lastModified: Date
+
+  public init(number: Int, size: Int64, lastModified: Date) {
+    self.number = number
+    self.size = size
+    self.lastModified = lastModified
+  }
+}
+
+public struct SandboxUpload: Sendable, Hashable, Codable {
+  public var key: String
+  public var uploadID: String
+  public var initiated: Date
+  public var parts: [SandboxPart]
+
+  public init(key: String, uploadID: String, initiated: Date, parts: [SandboxPart] = []) {
+    self.key = key
+    self.uploadID = uploadID
+    self.initiated = initiated
+    self.parts = parts
+  }
+
+  /// Uploads are listed by key (byte order), then by time of initiation, as S3 and CDCS do.
+  static func precedes(_ lhs: SandboxUpload, _ rhs: SandboxUpload) -> Bool {
+    if !lhs.key.utf8.elementsEqual(rhs.key.utf8) { return lhs.key.utf8.lexicographicallyPrecedes(rhs.key.utf8) }
+    if lhs.initiated != rhs.initiated { return lhs.initiated < rhs.initiated }
+    return lhs.uploadID < rhs.uploadID
+  }
+}
+
+/// How a coffer's responses deviate from the tidy case: each switch is one documented CDCS quirk.
+public struct CDCSQuirks: Sendable, Hashable, Codable {
+  public enum InitiatedFormat: String, Sendable, Hashable, Codable {
+    case ctime, rfc3339, rfc1123
+  }
+
+  /// `Wed Jan 18 16:12:38 2017`, with no zone, as the seed shows.
+  public var initiatedFormat: InitiatedFormat = .ctime
+  /// The zone the server writes zone-less times in, seconds east of UTC.
+  public var serverZoneSeconds = 0
+  /// `"IsTruncated": "false"` (the sample) instead of a JSON boolean.
+  public var truncatedAsString = true
+  /// `"MaxUploads": "1000"` instead of a number.
+  public var maxUploadsAsString = false
+  /// The sample's `Content-Type: application/xml` on a JSON body.
+  public var contentType = "application/xml"
+  /// At most this many uploads a page, whatever max-uploads asks: short pages that are still truncated.
+  public var pageLimit: Int?
+  /// `UploadID` (the table) instead of `UploadId` (the sample).
+  public var uploadIDField = "UploadId"
+  /// A lone `Upload` object, not an array, when a page holds one upload.
+  public var singleUploadAsObject = false
+  /// ListParts in the older XML page.
+  public var partsAsXML = false
+  /// Error bodies as COS-style XML instead of JSON.
+  public var errorsAsXML = false
+
+  public init() {}
+}
+
+/// Faults the sandbox injects, switched on and off while it runs.
+public struct SandboxFaults: Sendable, Hashable, Codable {
+  /// The next N requests get 503 ServiceUnavailable.
+  public var failNext = 0
+  /// The next N requests get 429 SlowDown with `Retry-After: 1`.
+  public var throttleNext = 0
+  /// The next N responses are cut off mid-body and the connection closed.
+  public var resetNext = 0
+  /// The next N list responses carry a body cut in half, with a Content-Length that matches the cut.
+  public var truncateNext = 0
+  /// Share of requests answered 503, at random.
+  public var errorRate = 0.0
+  /// Added to every response.
+  public var latencyMilliseconds = 0
+  /// Truncated list pages hand back the marker they were asked for, so the walk never advances.
+  public var stallMarkers = false
+  /// The next N list requests for a later page get the first page again (a page served twice).
+  public var repeatFirstPageNext = 0
+  /// Buckets that answer 403 AccessDenied.
+  public var denyBuckets: [String] = []
+  /// Answer nothing at all (requests hang until the client gives up).
+  public var hang = false
+
+  public init() {}
+}
+
+public struct SandboxBucket: Sendable, Hashable {
+  public var name: String
+  public var quirks: CDCSQuirks
+  /// Kept sorted by `SandboxUpload.precedes`.
+  public var uploads: [SandboxUpload]
+
+  public init(name: String, quirks: CDCSQuirks = CDCSQuirks(), uploads: [SandboxUpload]) {
+    self.name = name
+    self.quirks = quirks
+    self.uploads = uploads.sorted(by: SandboxUpload.precedes)
+  }
+}
+
+/// An abort the sandbox carried out, for tests to compare with what the reaper claims.
+public struct SandboxAbort: Sendable, Hashable, Codable {
+  public var bucket: String
+  public var key: String
+  public var uploadID: String
+}
+
+/// Counters of what clients asked, so tests can check how the reaper talks to a server.
+public struct SandboxRequestLog: Sendable, Hashable, Codable {
+  public var total = 0
+  public var listUploads = 0
+  public var listParts = 0
+  public var aborts = 0
+  public var rejectedSignatures = 0
+  /// Query parameter names ever seen on list requests.
+  public var listParameterNames: Set<String> = []
+}
+
+// Seed files and the control endpoint give only the switches they change; the rest keep their defaults.
+extension CDCSQuirks {
+  public init(from decoder: Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    initiatedFormat = try container.decodeIfPresent(InitiatedFormat.self, forKey: .initiatedFormat) ?? initiatedFormat
+    serverZoneSeconds = try container.decodeIfPresent(Int.self, forKey: .serverZoneSeconds) ?? serverZoneSeconds
+    truncatedAsString = try container.decodeIfPresent(Bool.self, forKey: .truncatedAsString) ?? truncatedAsString
+    maxUploadsAsString = try container.decodeIfPresent(Bool.self, forKey: .maxUploadsAsString) ?? maxUploadsAsString
+    contentType = try container.decodeIfPresent(String.self, forKey: .contentType) ?? contentType
+    pageLimit = try container.decodeIfPresent(Int.self, forKey: .pageLimit) ?? pageLimit
+    uploadIDField = try container.decodeIfPresent(String.self, forKey: .uploadIDField) ?? uploadIDField
+    singleUploadAsObject =
+      try container.decodeIfPresent(Bool.self, forKey: .singleUploadAsObject) ?? singleUploadAsObject
+    partsAsXML = try container.decodeIfPresent(Bool.self, forKey: .partsAsXML) ?? partsAsXML
+    errorsAsXML = try container.decodeIfPresent(Bool.self, forKey: .errorsAsXML) ?? errorsAsXML
+  }
+}
+
+extension SandboxFaults {
+  public init(from decoder: Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    failNext = try container.decodeIfPresent(Int.self, forKey: .failNext) ?? 0
+    throttleNext = try container.decodeIfPresent(Int.self, forKey: .throttleNext) ?? 0
+    resetNext = try container.decodeIfPresent(Int.self, forKey: .resetNext) ?? 0
+    truncateNext = try container.decodeIfPresent(Int.self, forKey: .truncateNext) ?? 0
+    errorRate = try container.decodeIfPresent(Double.self, forKey: .errorRate) ?? 0
+    latencyMilliseconds = try container.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? 0
+    stallMarkers = try container.decodeIfPresent(Bool.self, forKey: .stallMarkers) ?? false
+    repeatFirstPageNext = try container.decodeIfPresent(Int.self, forKey: .repeatFirstPageNext) ?? 0
+    denyBuckets = try container.decodeIfPresent([String].self, forKey: .denyBuckets) ?? []
+    hang = try container.decodeIfPresent(Bool.self, forKey: .hang) ?? false
+  }
+}

@@ -1,0 +1,435 @@
+import Foundation
+import ReaperCore
+import ReaperProviders
+import Synchronization
+
+public struct SandboxRequest: Sendable {
+  public var method: String
+  /// Path and query as sent, still percent-encoded.
+  public var uri: String
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+
+  public init(method: String, uri: String, headers: [(String, String)], body: [UInt8] = []) {
+    self.method = method
+    self.uri = uri
+    self.headers = headers
+    self.body = body
+  }
+
+  func header(_ name: String) -> String? {
+    headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+  }
+}
+
+public struct SandboxResponse: Sendable {
+  public enum Delivery: Sendable, Equatable {
+    case normal
+    /// Write part of the body, then drop the connection.
+    case resetMidBody
+    /// Never answer.
+    case hang
+  }
+
+  public var status: Int
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+  public var delivery: Delivery = .normal
+  public var delayMilliseconds = 0
+}
+
+/// The sandbox's in-memory world and its request handling, apart from the network so tests can drive it.
+public final class SandboxStore: Sendable {
+  struct State: Sendable {
+    var buckets: [String: SandboxBucket]
+    var credentials: [String: String]
+    var faults = SandboxFaults()
+    var aborted: [SandboxAbort] = []
+    var log = SandboxRequestLog()
+    /// Every upload ever served, so a marker naming an upload aborted since still says where to resume.
+    var known: [String: SandboxUpload] = [:]
+    var requestCounter = 0
+    var random = SystemRandomNumberGenerator()
+  }
+
+  private let state: Mutex<State>
+  let clock: @Sendable () -> Date
+
+  /// - Parameter credentials: access key id → secret key.
+  public init(
+    buckets: [SandboxBucket], credentials: [String: String], clock: @escaping @Sendable () -> Date = { Date() }
+  ) {
+    var known: [String: SandboxUpload] = [:]
+    for bucket in buckets { for upload in bucket.uploads { known[upload.uploadID] = upload } }
+    state = Mutex(
+      State(
+        buckets: Dictionary(buckets.map { ($0.name, $0) }, uniquingKeysWith: { $1 }), credentials: credentials,
+        known: known))
+    self.clock = clock
+  }
+
+  // MARK: what tests and the control endpoint read and change
+
+  public var faults: SandboxFaults {
+    get { state.withLock { $0.faults } }
+    set { state.withLock { $0.faults = newValue } }
+  }
+
+  public func updateFaults(_ change: (inout SandboxFaults) -> Void) {
+    state.withLock { change(&$0.faults) }
+  }
+
+  public var aborted: [SandboxAbort] { state.withLock { $0.aborted } }
+  public var requestLog: SandboxRequestLog { state.withLock { $0.log } }
+  public var bucketNames: [String] { state.withLock { $0.buckets.keys.sorted() } }
+
+  public func uploads(in bucket: String) -> [SandboxUpload] {
+    state.withLock { $0.buckets[bucket]?.uploads ?? [] }
+  }
+
+  public func setQuirks(_ quirks: CDCSQuirks, for bucket: String) {
+    state.withLock { $0.buckets[bucket]?.quirks = quirks }
+  }
+
+  /// Adds or replaces uploads, as a client starting uploads would.
+  public func put(_ uploads: [SandboxUpload], in bucket: String) {
+    state.withLock { state in
+      var target = state.buckets[bucket] ?? SandboxBucket(name: bucket, uploads: [])
+      for upload in uploads {
+        target.uploads.removeAll { $0.uploadID == upload.uploadID }
+        target.uploads.append(upload)
+        state.known[upload.uploadID] = upload
+      }
+      target.uploads.sort(by: SandboxUpload.precedes)
+      state.buckets[bucket] = target
+    }
+  }
+
+  // MARK: requests
+
+  public func handle(_ request: SandboxRequest) -> SandboxResponse {
+    let (path, query) = Self.split(request.uri)
+    if path.hasPrefix("/_sandbox/") { return control(path: path, request: request) }
+    return state.withLock { state in
+      state.log.total += 1
+      state.requestCounter += 1
+      var response = serve(request, path: path, query: query, state: &state)
+      response.delayMilliseconds = state.faults.latencyMilliseconds
+      if state.faults.hang { response.delivery = .hang }
+      return response
+    }
+  }
+
+  private func serve(
+    _ request: SandboxRequest, path: String, query: [(String, String)], state: inout State
+  ) -> SandboxResponse {
+    let requestID = String(format: "sandbox-%08d", state.requestCounter)
+    guard let decodedPath = URLEncoding.decode(path, plusIsSpace: false) else {
+      return error(400, "InvalidURI", "the path has a malformed %-escape", requestID: requestID, xml: false)
+    }
+    let trimmed = decodedPath.drop { $0 == "/" }
+    let bucketName = String(trimmed.prefix { $0 != "/" })
+    let key = trimmed.count > bucketName.count ? String(trimmed.dropFirst(bucketName.count + 1)) : nil
+    let asXML = state.buckets[bucketName]?.quirks.errorsAsXML ?? false
+    func fail(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
+      error(status, code, message, requestID: requestID, xml: asXML)
+    }
+
+    // Faults come before everything but routing, as a struggling front end would answer.
+    if state.faults.failNext > 0 {
+      state.faults.failNext -= 1
+      return fail(503, "ServiceUnavailable", "injected: service unavailable")
+    }
+    if state.faults.throttleNext > 0 {
+      state.faults.throttleNext -= 1
+      var response = fail(429, "SlowDown", "injected: slow down")
+      response.headers.append(("Retry-After", "1"))
+      return response
+    }
+    if state.faults.errorRate > 0, Double.random(in: 0..<1, using: &state.random) < state.faults.errorRate {
+      return fail(503, "ServiceUnavailable", "injected: random failure")
+    }
+
+    guard let authorization = request.header("Authorization"), authorization.hasPrefix("q-sign-algorithm=") else {
+      return fail(403, "AccessDenied", "missing or unsupported Authorization")
+    }
+    if let problem = verify(request, authorization: authorization, path: decodedPath, query: query, state: state) {
+      state.log.rejectedSignatures += 1
+      return fail(403, problem.code, problem.message)
+    }
+    if state.faults.denyBuckets.contains(bucketName) {
+      return fail(403, "AccessDenied", "access to \(bucketName) is denied")
+    }
+    guard let bucket = state.buckets[bucketName] else {
+      return fail(404, "NoSuchBucket", "the coffer \(bucketName) does not exist")
+    }
+    let parameters = Dictionary(query, uniquingKeysWith: { first, _ in first })
+
+    var response: SandboxResponse
+    switch (request.method, key, parameters["uploadId"]) {
+    case ("GET", nil, _) where parameters["uploads"] != nil:
+      state.log.listUploads += 1
+      state.log.listParameterNames.formUnion(parameters.keys)
+      response = listUploads(bucket, parameters: parameters, state: &state, requestID: requestID)
+      if response.status == 200, state.faults.truncateNext > 0 {
+        state.faults.truncateNext -= 1
+        response.body = Array(response.body.prefix(response.body.count / 2))
+      }
+    case ("GET", .some(let key), .some(let uploadID)):
+      state.log.listParts += 1
+      response = listParts(bucket, key: key, uploadID: uploadID, parameters: parameters, requestID: requestID)
+    case ("DELETE", .some(let key), .some(let uploadID)):
+      state.log.aborts += 1
+      guard let index = bucket.uploads.firstIndex(where: { $0.uploadID == uploadID && $0.key == key }) else {
+        return fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
+      }
+      state.buckets[bucketName]?.uploads.remove(at: index)
+      state.aborted.append(SandboxAbort(bucket: bucketName, key: key, uploadID: uploadID))
+      response = SandboxResponse(status: 204, headers: [], body: [])
+    default:
+      return fail(400, "InvalidRequest", "the sandbox does not serve \(request.method) \(path)")
+    }
+    if state.faults.resetNext > 0, !response.body.isEmpty {
+      state.faults.resetNext -= 1
+      response.delivery = .resetMidBody
+    }
+    response.headers += commonHeaders(requestID: requestID, contentType: bucket.quirks.contentType)
+    return response
+  }
+
+  private func listUploads(
+    _ bucket: SandboxBucket, parameters: [String: String], state: inout State, requestID: String
+  ) -> SandboxResponse {
+    let quirks = bucket.quirks
+    let maxUploads: Int
+    if let text = parameters["max-uploads"] {
+      guard let value = Int(text), (1...1000).contains(value) else {
+        return error(
+          400, "InvalidArgument", "max-uploads must be an integer from 1 to 1000", requestID: requestID,
+          xml: quirks.errorsAsXML)
+      }
+      maxUploads = value
+    } else {
+      maxUploads = 1000
+    }
+    let encoding = parameters["encoding-type"]
+    if let encoding, encoding != "url" {
+      return error(400, "InvalidArgument", "encoding-type must be url", requestID: requestID, xml: quirks.errorsAsXML)
+    }
+    let prefix = parameters["prefix"] ?? ""
+    var marker = parameters["upload-id-marker"]
+    if marker != nil, state.faults.repeatFirstPageNext > 0 {
+      state.faults.repeatFirstPageNext -= 1
+      marker = nil
+    }
+    let matching = bucket.uploads.filter { $0.key.utf8.starts(with: prefix.utf8) }
+    var start = 0
+    if let marker {
+      if let after = state.known[marker] {
+        start = matching.firstIndex { SandboxUpload.precedes(after, $0) } ?? matching.count
+      } else {
+        // An object-key marker, as the docs describe it: resume after every upload of that key.
+        start =
+          matching.firstIndex { !$0.key.utf8.lexicographicallyPrecedes(marker.utf8) && $0.key != marker }
+          ?? matching.count
+      }
+    }
+    let limit = min(maxUploads, quirks.pageLimit ?? maxUploads)
+    let page = matching[start..<min(matching.count, start + limit)]
+    let truncated = start + page.count < matching.count
+    var next = truncated ? (page.last?.uploadID ?? "") : ""
+    if truncated, state.faults.stallMarkers, let marker = parameters["upload-id-marker"] { next = marker }
+    for upload in page { state.known[upload.uploadID] = upload }
+
+    let urlEncoded = encoding == "url"
+    func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
+    var json = "{\"Coffer\":\(JSONString.literal(bucket.name)),\"EncodingType\":\(JSONString.literal(encoding ?? ""))"
+    json += ",\"UploadIdMarker\":\(JSONString.literal(encode(parameters["upload-id-marker"] ?? "")))"
+    json += ",\"IsTruncated\":" + (quirks.truncatedAsString ? "\"\(truncated)\"" : "\(truncated)")
+    json += ",\"NextUploadIdMarker\":\(JSONString.literal(encode(next)))"
+    json += ",\"Prefix\":\(JSONString.literal(encode(prefix)))"
+    json += ",\"MaxUploads\":" + (quirks.maxUploadsAsString ? "\"\(maxUploads)\"" : "\(maxUploads)")
+    let records = page.map { (upload: SandboxUpload) -> String in
+      let initiated: String
+      switch quirks.initiatedFormat {
+      case .ctime:
+        initiated = Timestamp.formatCtime(upload.initiated, zone: .fixed(secondsEast: quirks.serverZoneSeconds))
+      case .rfc3339: initiated = Timestamp.formatRFC3339(upload.initiated)
+      case .rfc1123: initiated = Timestamp.formatRFC1123(upload.initiated)
+      }
+      return
+        "{\"Key\":\(JSONString.literal(encode(upload.key))),\"\(quirks.uploadIDField)\":\(JSONString.literal(upload.uploadID)),"
+        + "\"Initiator\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
+        + "\"Owner\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
+        + "\"Initiated\":\(JSONString.literal(initiated))}"
+    }
+    if quirks.singleUploadAsObject, records.count == 1 {
+      json += ",\"Upload\":\(records[0])}"
+    } else {
+      json += ",\"Upload\":[\(records.joined(separator: ","))]}"
+    }
+    return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
+  }
+
+  private func listParts(
+    _ bucket: SandboxBucket, key: String, uploadID: String, parameters: [String: String], requestID: String
+  ) -> SandboxResponse {
+    guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
+      return error(
+        404, "NoSuchUpload", "the upload does not exist", requestID: requestID, xml: bucket.quirks.errorsAsXML)
+    }
+    let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? parameters["max-count"] ?? "1000") ?? 1000))
+    let after = Int(parameters["part-number-marker"] ?? parameters["marker"] ?? "0") ?? 0
+    let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
+    let page = remaining.prefix(maxParts)
+    let truncated = remaining.count > page.count
+    let next = page.last.map { "\($0.number)" } ?? ""
+    if bucket.quirks.partsAsXML {
+      var xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult><Bucket>\(XMLText.escape(bucket.name))</Bucket>"
+      xml += "<Key>\(XMLText.escape(key))</Key><UploadId>\(XMLText.escape(uploadID))</UploadId>"
+      xml += "<MaxParts>\(maxParts)</MaxParts><IsTruncated>\(truncated)</IsTruncated><NextMarker>\(next)</NextMarker>"
+      for part in page {
+        xml +=
+          "<Part><PartNumber>\(part.number)</PartNumber><LastModified>\(Timestamp.formatRFC3339(part.lastModified))</LastModified>"
+        xml += "<ETag>\"\(Self.etag(part))\"</ETag><Size>\(part.size)</Size></Part>"
+      }
+      xml += "</ListPartsResult>"
+      return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
+    }
+    var json =
+      "{\"Coffer\":\(JSONString.literal(bucket.name)),\"Key\":\(JSONString.literal(key)),\"UploadId\":\(JSONString.literal(uploadID))"
+    json += ",\"PartNumberMarker\":\"\(after)\",\"NextPartNumberMarker\":\"\(next)\",\"MaxParts\":\"\(maxParts)\""
+    json += ",\"IsTruncated\":\"\(truncated)\",\"Part\":["
+    json += page.map { part in
+      "{\"PartNumber\":\"\(part.number)\",\"LastModified\":\"\(Timestamp.formatRFC3339(part.lastModified))\","
+        + "\"ETag\":\"\\\"\(Self.etag(part))\\\"\",\"Size\":\"\(part.size)\"}"
+    }.joined(separator: ",")
+    json += "]}"
+    return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
+  }
+
+  static func etag(_ part: SandboxPart) -> String {
+    String(format: "%016llx%016llx", UInt64(part.number) &* 0x9E37_79B9_7F4A_7C15, UInt64(bitPattern: part.size))
+  }
+
+  // MARK: signature
+
+  private func verify(
+    _ request: SandboxRequest, authorization: String, path: String, query: [(String, String)], state: State
+  ) -> (code: String, message: String)? {
+    let fields = CDCSSigner.parseAuthorization(authorization)
+    guard fields["q-sign-algorithm"] == "sha1", let accessKey = fields["q-ak"], let keyTime = fields["q-key-time"],
+      let headerList = fields["q-header-list"], let parameterList = fields["q-url-param-list"],
+      let signature = fields["q-signature"]
+    else { return ("AccessDenied", "the Authorization header is incomplete") }
+    guard let secret = state.credentials[accessKey] else {
+      return ("InvalidAccessKeyId", "the access key id is not known to the sandbox")
+    }
+    let window = keyTime.split(separator: ";").compactMap { Int64($0) }
+    let now = Int64(clock().timeIntervalSince1970)
+    guard window.count == 2, now >= window[0] - 900, now <= window[1] else {
+      return ("RequestTimeTooSkewed", "the key time \(keyTime) does not cover the server's time \(now)")
+    }
+    let signedHeaders = headerList.split(separator: ";").map(String.init)
+    guard signedHeaders.contains("host") else { return ("AccessDenied", "host must be signed") }
+    let actualParameters = Set(query.map { URLEncoding.encode($0.0).lowercased() })
+    guard
+      Set(parameterList.split(separator: ";").map(String.init)) == actualParameters
+        || (parameterList.isEmpty && actualParameters.isEmpty)
+    else {
+      return ("AccessDenied", "every query parameter must be signed")
+    }
+    var headers: [(String, String)] = []
+    for name in signedHeaders {
+      guard let value = request.header(name) else { return ("AccessDenied", "signed header \(name) is missing") }
+      headers.append((name, value))
+    }
+    let expected = CDCSSigner(secretID: accessKey, secretKey: secret).sign(
+      method: request.method, path: path, parameters: query, headers: headers, keyTime: keyTime)
+    guard expected.signature == signature else {
+      return ("SignatureDoesNotMatch", "the request signature does not match")
+    }
+    return nil
+  }
+
+  // MARK: plumbing
+
+  private func control(path: String, request: SandboxRequest) -> SandboxResponse {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    switch (request.method, path) {
+    case ("GET", "/_sandbox/state"):
+      let snapshot = state.withLock { state in
+        Snapshot(
+          buckets: state.buckets.mapValues(\.uploads), aborted: state.aborted, faults: state.faults, requests: state.log
+        )
+      }
+      encoder.dateEncodingStrategy = .iso8601
+      return json(200, (try? encoder.encode(snapshot)) ?? Data())
+    case ("GET", "/_sandbox/faults"):
+      return json(200, (try? encoder.encode(faults)) ?? Data())
+    case ("PUT", "/_sandbox/faults"), ("POST", "/_sandbox/faults"):
+      guard let newFaults = try? JSONDecoder().decode(SandboxFaults.self, from: Data(request.body)) else {
+        return json(400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a faults object\"}".utf8))
+      }
+      faults = newFaults
+      return json(200, (try? encoder.encode(newFaults)) ?? Data())
+    default:
+      return json(404, Data("{\"Code\":\"NoSuchControl\",\"Message\":\"unknown sandbox control path\"}".utf8))
+    }
+  }
+
+  struct Snapshot: Encodable {
+    var buckets: [String: [SandboxUpload]]
+    var aborted: [SandboxAbort]
+    var faults: SandboxFaults
+    var requests: SandboxRequestLog
+  }
+
+  private func json(_ status: Int, _ data: Data) -> SandboxResponse {
+    SandboxResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
+  }
+
+  private func commonHeaders(requestID: String, contentType: String) -> [(String, String)] {
+    [
+      ("Content-Type", contentType), ("Date", Timestamp.formatRFC1123(clock())), ("Server", "tencent-cdcs"),
+      ("x-cdcs-request-id", requestID),
+    ]
+  }
+
+  private func error(_ status: Int, _ code: String, _ message: String, requestID: String, xml: Bool) -> SandboxResponse
+  {
+    let body: String
+    if xml {
+      body =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(XMLText.escape(code))</Code><Message>\(XMLText.escape(message))</Message><RequestId>\(requestID)</RequestId></Error>"
+    } else {
+      body =
+        "{\"Code\":\(JSONString.literal(code)),\"Message\":\(JSONString.literal(message)),\"RequestId\":\"\(requestID)\"}"
+    }
+    return SandboxResponse(
+      status: status,
+      headers: commonHeaders(requestID: requestID, contentType: xml ? "application/xml" : "application/json"),
+      body: Array(body.utf8))
+  }
+
+  static func split(_ uri: String) -> (path: String, query: [(String, String)]) {
+    guard let mark = uri.firstIndex(of: "?") else { return (uri, []) }
+    let path = String(uri[..<mark])
+    let query = uri[uri.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: true).map { pair in
+      let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      let name = URLEncoding.decode(String(parts[0])) ?? String(parts[0])
+      let value = parts.count > 1 ? (URLEncoding.decode(String(parts[1])) ?? String(parts[1])) : ""
+      return (name, value)
+    }
+    return (path, query)
+  }
+}
+
+enum XMLText {
+  static func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import ReaperSandbox
+import UnixSignals
+
+struct Sandbox: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Serve the built-in local CDCS server on 127.0.0.1, for demos and tests.",
+    discussion: """
+      Without --seed it serves the built-in demo set: a few hundred uploads of mixed ages in two coffers,
+      accepting the access key \(SandboxSeed.demoAccessKey). GET /_sandbox/state shows what it holds and what
+      was aborted; PUT /_sandbox/faults switches faults on and off. It runs until SIGINT or SIGTERM.
+      """)
+  @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
+  @Option(help: ArgumentHelp("JSON file of buckets and uploads to serve.", valueName: "file")) var seed: String?
+  @Option(help: ArgumentHelp("Write the port, once listening, to this file.", valueName: "file")) var portFile: String?
+  @Option(help: "Answer this share of requests with 503, at random (0 to 1).") var errorRate: Double = 0
+  @Option(help: "Delay every response by this many milliseconds.") var latencyMs: Int = 0
+  @Option(help: "Cut the body of the next N list responses in half.") var truncateNext: Int = 0
+  @Flag(help: "Hand back the same marker on truncated pages, so a walk never advances.") var stallMarkers = false
+  @Flag(help: "Never answer: every request hangs.") var hang = false
+  @Option(help: ArgumentHelp("Answer 403 for this bucket (repeatable).", valueName: "bucket")) var denyBucket:
+    [String] = []
+
+  func validate() throws {
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+    guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be 0...1") }
+  }
+
+  func run() async throws {
+    let now = Date()
+    let contents: SandboxSeed
+    do {
+      contents = try seed.map { try SandboxSeed.load(path: $0, now: now) } ?? SandboxSeed.demo(now: now)
+    } catch {
+      Console.error("upload-reaper sandbox: \(error)")
+      throw ExitCode(ExitStatus.badConfig)
+    }
+    let store = SandboxStore(buckets: contents.buckets, credentials: contents.credentials)
+    store.updateFaults { faults in
+      faults.errorRate = errorRate
+      faults.latencyMilliseconds = latencyMs
+      faults.truncateNext = truncateNext
+      faults.stallMarkers = stallMarkers
+      faults.hang = hang
+      faults.denyBuckets = denyBucket
+    }
+    let server = try await SandboxServer.start(store: store, port: port)
+    if let portFile { try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+    let buckets = contents.buckets.map { "\($0.name) (\($0.uploads.count))" }.joined(separator: ", ")
+    FileHandle.standardOutput.write(
+      Data("upload-reaper sandbox: serving CDCS on http://127.0.0.1:\(server.port): \(buckets)\n".utf8))
+    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
+    await server.stop()
+  }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReaperConfig
+import ReaperCore
+import ReaperEngine
+import ReaperProviders
+
+struct Scan: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run exactly one cycle over every target, then exit.",
+    discussion:
+      "Exit status: 0 the cycle completed; 1 some target or upload failed (the others still ran); 2 bad config.")
+  @OptionGroup var options: ConfigOption
+  @Flag(help: "Decide and report, but abort nothing.") var dryRun = false
+  @Option(help: "Output format: text or json (one JSON object per line, then a summary line).")
+  var format: OutputFormat = .text
+  @Option(help: ArgumentHelp("Scan only this target.", valueName: "name")) var target: String?
+
+  func run() async throws {
+    let config = try options.load().config
+    try TargetFilter.check(target, in: config)
+    let summary = await OneCycle.run(
+      config: config, options: CycleOptions(dryRun: dryRun, targetFilter: target), format: format,
+      dryRun: dryRun || config.daemon.dryRun)
+    if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
+  }
+}
+
+struct List: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "List in-progress uploads with age, idle time, parts and bytes; decides nothing.")
+  @OptionGroup var options: ConfigOption
+  @Option(help: ArgumentHelp("List only this target.", valueName: "name")) var target: String?
+  @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+
+  func run() async throws {
+    let config = try options.load().config
+    try TargetFilter.check(target, in: config)
+    let summary = await OneCycle.run(
+      config: config, options: CycleOptions(targetFilter: target, listOnly: true), format: format, dryRun: true)
+    if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
+  }
+}
+
+enum OneCycle {
+  static func run(config: ReaperConfig, options: CycleOptions, format: OutputFormat, dryRun: Bool) async -> CycleSummary
+  {
+    let logger = Logs.bootstrap(defaultLevel: .warning)
+    let transport = HTTPTransport(logger: logger)
+    let output = StandardOutput(style: format == .json ? .json : .table)
+    let cycle = Cycle(
+      config: config, options: options, environment: ProcessInfo.processInfo.environment,
+      makeProvider: Providers.maker(transport: transport), sink: output, logger: logger)
+    let summary = await cycle.run()
+    await transport.shutdown()
+    if options.listOnly {
+      if format == .text {
+        await output.line(
+          "\n\(summary.uploadsSeen) uploads holding \(ByteCount.humanize(summary.bytesHeld)); \(summary.errors.count) error(s)"
+        )
+        for error in summary.errors { await output.line("  \(error)") }
+      } else {
+        await output.line(ReportFormat.jsonSummary(summary))
+      }
+    } else {
+      await output.line(
+        format == .json ? ReportFormat.jsonSummary(summary) : ReportFormat.textSummary(summary, dryRun: dryRun))
+    }
+    await output.flush()
+    return summary
+  }
+}
