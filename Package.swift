@@ -71,9 +71,13 @@ let package = Package(
     ),
     .testTarget(name: "ReaperCoreTests", dependencies: ["ReaperCore"]),
     .testTarget(name: "ReaperConfigTests", dependencies: ["ReaperConfig", "ReaperCore"]),
+    .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore"]),
     .testTarget(
-      name: "ProviderTests",
-      dependencies: ["ReaperProviders", "ReaperSandbox", "ReaperCore", "ReaperConfig"]
+      name: "IntegrationTests",
+      dependencies: [
+        "ReaperProviders", "ReaperSandbox", "ReaperEngine", "ReaperCore", "ReaperConfig",
+        .product(name: "Logging", package: "swift-log"),
+      ]
     ),
     .testTarget(
       name: "CLITests",

@@ -84,9 +84,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
     return render(seconds: seconds, from: .days, components: 2, separator: " ")
   }
 
-  /// Renders `seconds` with `unit` as its largest part, so `age 34h > max_age 24h` compares like with like.
+  /// Renders `seconds` with the threshold's unit as its largest part, so `age 34h > max_age 24h` compares like
+  /// with like; past 99 of that unit (`405h`) it falls back to days, which people read faster.
   public static func humanize(seconds: Int64, like span: TimeSpan) -> String {
     if seconds < 0 { return "-" + humanize(seconds: -seconds, like: span) }
+    guard seconds / span.leadingUnit.seconds < 100 else { return humanize(seconds: seconds) }
     return render(seconds: seconds, from: span.leadingUnit, components: 2, separator: " ")
   }
 

@@ -105,6 +105,11 @@ public final class SandboxStore: Sendable {
     }
   }
 
+  /// Completes an upload, as its client would: it leaves the in-progress list without being aborted.
+  public func complete(uploadID: String, in bucket: String) {
+    state.withLock { $0.buckets[bucket]?.uploads.removeAll { $0.uploadID == uploadID } }
+  }
+
   // MARK: requests
 
   public func handle(_ request: SandboxRequest) -> SandboxResponse {

@@ -71,5 +71,8 @@ struct TimeSpanTests {
     #expect(TimeSpan.humanize(seconds: 24 * 3600 + 30, like: day) == "24h 30s")
     #expect(TimeSpan.humanize(seconds: 1800, like: day) == "30m")
     #expect(TimeSpan.humanize(seconds: 10 * 86_400, like: try TimeSpan.parse("7d")) == "10d")
+    #expect(TimeSpan.humanize(seconds: 99 * 3600 + 60, like: day) == "99h 1m")
+    #expect(TimeSpan.humanize(seconds: 405 * 3600 + 3300, like: day) == "16d 21h")
+    #expect(TimeSpan.humanize(seconds: 5 * 3600, like: try TimeSpan.parse("45m")) == "5h")
   }
 }

@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import ReaperCore
+import ReaperEngine
+import ReaperProviders
+import ReaperSandbox
+import Synchronization
+import Testing
+
+@testable import ReaperConfig
+
+/// Wraps a provider to change the sandbox at chosen moments: between the decision and the abort.
+struct HookedProvider: UploadProvider {
+  let inner: CDCSProvider
+  /// Called before each parts listing, with how many listings of that upload came before.
+  let beforeParts: @Sendable (Upload, Int) -> Void
+  let beforeAbort: @Sendable (Upload) -> Void
+  let partsCalls = Counter()
+
+  var target: Target { inner.target }
+  func uploads(bucket: String, prefix: String) -> Pages<UploadPage> { inner.uploads(bucket: bucket, prefix: prefix) }
+  func parts(of upload: Upload) -> Pages<PartPage> {
+    beforeParts(upload, partsCalls.next(upload.uploadID))
+    return inner.parts(of: upload)
+  }
+  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
+    beforeAbort(upload)
+    return try await inner.abort(upload)
+  }
+}
+
+final class Counter: Sendable {
+  private let counts = Mutex<[String: Int]>([:])
+  func next(_ key: String) -> Int {
+    counts.withLock { counts in
+      defer { counts[key, default: 0] += 1 }
+      return counts[key, default: 0]
+    }
+  }
+}
+
+@Suite("One cycle against the sandbox")
+struct CycleTests {
+  static let hour: TimeInterval = 3600
+  static let day: TimeInterval = 86_400
+
+  static func rule(
+    _ name: String, prefix: String = "", maxAge: String? = "1d", maxIdle: String? = nil, action: RuleAction = .abort
+  ) -> Rule {
+    Rule(
+      name: name, prefix: prefix, maxAge: maxAge.map { try! TimeSpan.parse($0) },
+      maxIdle: maxIdle.map { try! TimeSpan.parse($0) }, action: action)
+  }
+
+  static func config(
+    _ harness: SandboxHarness, buckets: [String], rules: [Rule], safety: SafetySettings = SafetySettings(),
+    dryRun: Bool = false
+  ) -> ReaperConfig {
+    ReaperConfig(
+      path: "test.toml",
+      daemon: DaemonSettings(
+        interval: TimeSpan(seconds: 900), jitter: TimeSpan(seconds: 60), concurrency: 4, stateDirectory: "/tmp",
+        dryRun: dryRun),
+      safety: safety, targets: [harness.target(buckets)], rules: RuleSet(rules),
+      credentialSources: [
+        "sandbox": .environment(prefix: "T_")
+      ])
+  }
+
+  static let environment = [
+    "T_ACCESS_KEY_ID": SandboxHarness.accessKey, "T_SECRET_ACCESS_KEY": SandboxHarness.secretKey,
+  ]
+
+  static func run(
+    _ config: ReaperConfig, harness: SandboxHarness, options: CycleOptions = CycleOptions(),
+    wrap: (@Sendable (CDCSProvider) -> any UploadProvider)? = nil
+  ) async -> (CycleSummary, [UploadRecord]) {
+    let sink = CollectingSink()
+    let transport = harness.transport
+    let cycle = Cycle(
+      config: config, options: options, environment: environment,
+      makeProvider: { target, credentials in
+        let provider = CDCSProvider(target: target, credentials: credentials, transport: transport)
+        return wrap?(provider) ?? provider
+      }, sink: sink, logger: Logger(label: "test"))
+    let summary = await cycle.run()
+    return (summary, await sink.records)
+  }
+
+  /// Half stale, half fresh, so the default circuit breaker (0.5) lets the stale half through.
+  static func mixedBucket(_ name: String, stale: Int, fresh: Int) -> SandboxBucket {
+    let uploads =
+      (0..<stale).map { SandboxUpload.aged("old/\($0).bin", id: "\(name)-old-\($0)", age: 3 * day) }
+      + (0..<fresh).map { SandboxUpload.aged("new/\($0).bin", id: "\(name)-new-\($0)", age: 2 * hour) }
+    return SandboxBucket(name: name, uploads: uploads)
+  }
+
+  @Test func aForbiddenCofferDoesNotStopTheOthers() async throws {
+    let buckets = [Self.mixedBucket("c-1", stale: 3, fresh: 4), Self.mixedBucket("c-2", stale: 2, fresh: 3)]
+    try await SandboxHarness.with(buckets) { harness in
+      harness.store.updateFaults { $0.denyBuckets = ["c-1"] }
+      let config = Self.config(harness, buckets: ["c-1", "c-2"], rules: [Self.rule("old")])
+      let (summary, records) = await Self.run(config, harness: harness)
+      #expect(summary.errors.count == 1)
+      #expect(summary.errors.first?.contains("bucket c-1") == true)
+      #expect(summary.errors.first?.contains("AccessDenied") == true)
+      #expect(summary.failedTargets == ["sandbox"])
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == ["c-2-old-0", "c-2-old-1"])
+      #expect(records.filter { $0.upload.bucket == "c-2" }.count == 5)
+    }
+  }
+
+  @Test func exactlyTheStaleUploadsAreAborted() async throws {
+    let bucket = Self.mixedBucket("c-1", stale: 4, fresh: 5)
+    try await SandboxHarness.with([bucket]) { harness in
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let (summary, records) = await Self.run(config, harness: harness)
+      #expect(summary.errors.isEmpty)
+      #expect(summary.aborted == 4)
+      #expect(summary.kept == 5)
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == Set((0..<4).map { "c-1-old-\($0)" }))
+      #expect(
+        Set(records.filter { $0.outcome == .aborted }.map(\.upload.uploadID)) == Set((0..<4).map { "c-1-old-\($0)" }))
+      #expect(harness.store.uploads(in: "c-1").count == 5)
+    }
+  }
+
+  @Test func dryRunAbortsNothing() async throws {
+    for (configDry, flagDry) in [(true, false), (false, true)] {
+      let bucket = Self.mixedBucket("c-1", stale: 4, fresh: 5)
+      try await SandboxHarness.with([bucket]) { harness in
+        let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")], dryRun: configDry)
+        let (summary, records) = await Self.run(config, harness: harness, options: CycleOptions(dryRun: flagDry))
+        #expect(summary.wouldAbort == 4)
+        #expect(summary.aborted == 0)
+        #expect(harness.store.aborted.isEmpty)
+        #expect(harness.store.requestLog.aborts == 0)
+        #expect(records.filter { $0.outcome == .wouldAbort }.allSatisfy { $0.reason.hasSuffix("; dry run") })
+      }
+    }
+  }
+
+  @Test func theAbortBudgetLeavesTheRestAsWouldAbort() async throws {
+    let bucket = Self.mixedBucket("c-1", stale: 5, fresh: 6)
+    try await SandboxHarness.with([bucket]) { harness in
+      let safety = SafetySettings(maxAbortsPerCycle: 2)
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")], safety: safety)
+      let (summary, records) = await Self.run(config, harness: harness)
+      #expect(summary.aborted == 2)
+      #expect(summary.wouldAbort == 3)
+      #expect(harness.store.aborted.count == 2)
+      #expect(records.filter { $0.outcome == .wouldAbort }.allSatisfy { $0.reason.contains("abort budget of 2") })
+    }
+  }
+
+  @Test func theCircuitBreakerStopsAMostlyStaleTarget() async throws {
+    let bucket = Self.mixedBucket("c-1", stale: 6, fresh: 4)
+    try await SandboxHarness.with([bucket]) { harness in
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let (summary, records) = await Self.run(config, harness: harness)
+      #expect(summary.aborted == 0)
+      #expect(summary.wouldAbort == 6)
+      #expect(harness.store.aborted.isEmpty)
+      #expect(
+        records.filter { $0.outcome == .wouldAbort }.allSatisfy { $0.reason.contains("circuit breaker: 6 of 10") })
+    }
+  }
+
+  @Test func aNewPartAtRecheckSavesTheUpload() async throws {
+    let now = Date()
+    let uploads = [
+      SandboxUpload.aged("slow.bin", id: "slow", age: 3 * Self.day, parts: [(size: 10, age: 2 * Self.day)]),
+      .aged("a", id: "fresh-1", age: 60), .aged("b", id: "fresh-2", age: 60),
+    ]
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: uploads)]) { harness in
+      let store = harness.store
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("idle", maxIdle: "1d")])
+      let (summary, records) = await Self.run(config, harness: harness) { inner in
+        HookedProvider(
+          inner: inner,
+          beforeParts: { upload, calls in
+            // Between the decision and the recheck, the client uploads part 2.
+            guard calls == 1, var changed = store.uploads(in: "c-1").first(where: { $0.uploadID == upload.uploadID })
+            else { return }
+            changed.parts.append(SandboxPart(number: 2, size: 20, lastModified: now))
+            store.put([changed], in: "c-1")
+          }, beforeAbort: { _ in })
+      }
+      #expect(summary.skippedRecheck == 1)
+      #expect(summary.aborted == 0)
+      #expect(store.aborted.isEmpty)
+      #expect(records.first { $0.upload.uploadID == "slow" }?.reason.contains("recheck: new part uploaded") == true)
+    }
+  }
+
+  @Test(arguments: [true, false])
+  func anUploadCompletedBeforeTheAbortIsNotAborted(recheck: Bool) async throws {
+    let uploads = [SandboxUpload.aged("done.bin", id: "done", age: 3 * Self.day), .aged("a", id: "f1", age: 60)]
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: uploads)]) { harness in
+      let store = harness.store
+      let safety = SafetySettings(maxAbortFraction: 1, recheckBeforeAbort: recheck)
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let withSafety = ReaperConfig(
+        path: config.path, daemon: config.daemon, safety: safety, targets: config.targets, rules: config.rules,
+        credentialSources: config.credentialSources)
+      let (summary, records) = await Self.run(withSafety, harness: harness) { inner in
+        // The client completes its upload after the listing: before the recheck, or before the abort.
+        HookedProvider(
+          inner: inner,
+          beforeParts: { upload, _ in store.complete(uploadID: upload.uploadID, in: "c-1") },
+          beforeAbort: { upload in store.complete(uploadID: upload.uploadID, in: "c-1") })
+      }
+      let record = try #require(records.first { $0.upload.uploadID == "done" })
+      #expect(store.aborted.isEmpty)
+      #expect(summary.aborted == 0)
+      #expect(summary.errors.isEmpty)
+      if recheck {
+        #expect(record.outcome == .skippedRecheck)
+        #expect(record.reason.contains("vanished"))
+      } else {
+        #expect(record.outcome == .gone)
+        #expect(summary.gone == 1)
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+# Sourced by scripts/test and scripts/demo: installs the system packages the build needs, when missing.
+ensure_apt_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  printf '==> installing %s\n' "${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "need root to install ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${missing[@]}" >&2
+}
+
+# What building upload-reaper needs beyond the Swift toolchain.
+BUILD_PACKAGES=(libsystemd-dev pkg-config)
