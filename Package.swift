@@ -71,17 +71,25 @@ let package = Package(
     ),
     .testTarget(name: "ReaperCoreTests", dependencies: ["ReaperCore"]),
     .testTarget(name: "ReaperConfigTests", dependencies: ["ReaperConfig", "ReaperCore"]),
+    // Helpers shared by the test targets: an S3 client that makes real uploads, and the Ceph test cluster.
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "ReaperProviders", "ReaperCore", "ReaperConfig", .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      path: "Tests/TestSupport"
+    ),
     .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "ReaperProviders", "ReaperSandbox", "ReaperEngine", "ReaperCore", "ReaperConfig",
+        "ReaperProviders", "ReaperSandbox", "ReaperEngine", "ReaperCore", "ReaperConfig", "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .testTarget(
       name: "CLITests",
-      dependencies: ["upload-reaper", "ReaperSandbox", "ReaperCore", "ReaperProviders"]
+      dependencies: ["upload-reaper", "ReaperSandbox", "ReaperCore", "ReaperProviders", "TestSupport"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -9,7 +9,9 @@ public enum Providers {
       switch target.provider {
       case .cdcs:
         return CDCSProvider(target: target, credentials: credentials, transport: transport)
-      case .s3, .pds:
+      case .s3:
+        return S3Provider(target: target, credentials: credentials, transport: transport)
+      case .pds:
         throw EngineError(
           "target \(target.name): the \(target.provider.rawValue) provider is not available in this build yet")
       }

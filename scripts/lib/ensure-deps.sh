@@ -12,7 +12,9 @@ ensure_apt_packages() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
-  apt-get install -y -qq "${missing[@]}" >&2
+  local options=(-y -qq)
+  [ -n "${APT_NO_RECOMMENDS:-}" ] && options+=(--no-install-recommends)
+  apt-get install "${options[@]}" "${missing[@]}" >&2
 }
 
 # What building upload-reaper needs beyond the Swift toolchain.

@@ -28,11 +28,13 @@ public struct HTTPExchange: Sendable {
   public var method: HTTPMethod
   public var url: String
   public var headers: HTTPHeaders
+  public var body: [UInt8]?
 
-  public init(method: HTTPMethod, url: String, headers: HTTPHeaders) {
+  public init(method: HTTPMethod, url: String, headers: HTTPHeaders, body: [UInt8]? = nil) {
     self.method = method
     self.url = url
     self.headers = headers
+    self.body = body
   }
 }
 
@@ -138,6 +140,7 @@ public final class HTTPTransport: Sendable {
     var request = HTTPClientRequest(url: exchange.url)
     request.method = exchange.method
     request.headers = exchange.headers
+    if let body = exchange.body { request.body = .bytes(ByteBuffer(bytes: body)) }
     let response = try await client.execute(request, timeout: TimeAmount(settings.requestTimeout))
     let body: ByteBuffer
     do {

@@ -201,7 +201,8 @@ public enum ErrorClassifier {
     let body = ErrorBody.parse(reply.body)
     let code = body?.code
     let requestID = body?.requestID ?? reply.headers.first(name: requestIDHeader)
-    var message = body?.message ?? HTTPResponseStatus(statusCode: reply.status).reasonPhrase
+    var message = body?.message ?? ""
+    if message.isEmpty { message = HTTPResponseStatus(statusCode: reply.status).reasonPhrase }
     let kind: ProviderError.Kind
     switch reply.status {
     case 404 where code.map(goneCodes.contains) ?? false: kind = .gone
