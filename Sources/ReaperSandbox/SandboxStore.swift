@@ -136,8 +136,11 @@ public final class SandboxStore: Sendable {
     let bucketName = String(trimmed.prefix { $0 != "/" })
     let key = trimmed.count > bucketName.count ? String(trimmed.dropFirst(bucketName.count + 1)) : nil
     let asXML = state.buckets[bucketName]?.quirks.errorsAsXML ?? false
+    let speaksS3 = request.header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 ") ?? false
     func fail(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
-      error(status, code, message, requestID: requestID, xml: asXML)
+      speaksS3
+        ? s3Error(status, code, message, requestID: requestID)
+        : error(status, code, message, requestID: requestID, xml: asXML)
     }
 
     // Faults come before everything but routing, as a struggling front end would answer.
@@ -155,8 +158,16 @@ public final class SandboxStore: Sendable {
       return fail(503, "ServiceUnavailable", "injected: random failure")
     }
 
-    guard let authorization = request.header("Authorization"), authorization.hasPrefix("q-sign-algorithm=") else {
-      return fail(403, "AccessDenied", "missing or unsupported Authorization")
+    guard let authorization = request.header("Authorization") else {
+      return fail(403, "AccessDenied", "missing Authorization")
+    }
+    if authorization.hasPrefix("AWS4-HMAC-SHA256 ") {
+      return serveS3(
+        request, authorization: authorization, path: decodedPath, bucketName: bucketName, key: key, query: query,
+        requestID: requestID, state: &state)
+    }
+    guard authorization.hasPrefix("q-sign-algorithm=") else {
+      return fail(403, "AccessDenied", "unsupported Authorization scheme")
     }
     if let problem = verify(request, authorization: authorization, path: decodedPath, query: query, state: state) {
       state.log.rejectedSignatures += 1
@@ -316,6 +327,198 @@ public final class SandboxStore: Sendable {
 
   static func etag(_ part: SandboxPart) -> String {
     String(format: "%016llx%016llx", UInt64(part.number) &* 0x9E37_79B9_7F4A_7C15, UInt64(bitPattern: part.size))
+  }
+
+  // MARK: the S3 dialect (path-style), from the same buckets
+
+  private func serveS3(
+    _ request: SandboxRequest, authorization: String, path: String, bucketName: String, key: String?,
+    query: [(String, String)], requestID: String, state: inout State
+  ) -> SandboxResponse {
+    func fail(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
+      s3Error(status, code, message, requestID: requestID)
+    }
+    if let problem = verifyS3(request, authorization: authorization, path: path, query: query, state: state) {
+      state.log.rejectedSignatures += 1
+      return fail(403, problem.code, problem.message)
+    }
+    if state.faults.denyBuckets.contains(bucketName) { return fail(403, "AccessDenied", "Access Denied") }
+    guard let bucket = state.buckets[bucketName] else {
+      return fail(404, "NoSuchBucket", "The specified bucket does not exist")
+    }
+    let parameters = Dictionary(query, uniquingKeysWith: { first, _ in first })
+    var response: SandboxResponse
+    switch (request.method, key, parameters["uploadId"]) {
+    case ("GET", nil, _) where parameters["uploads"] != nil:
+      state.log.listUploads += 1
+      state.log.listParameterNames.formUnion(parameters.keys)
+      response = listUploadsS3(bucket, parameters: parameters, state: &state, requestID: requestID)
+      if response.status == 200, state.faults.truncateNext > 0 {
+        state.faults.truncateNext -= 1
+        response.body = Array(response.body.prefix(response.body.count / 2))
+      }
+    case ("GET", .some(let key), .some(let uploadID)):
+      state.log.listParts += 1
+      guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
+        // Ceph answers NoSuchKey here; AWS NoSuchUpload. The sandbox follows AWS.
+        return fail(404, "NoSuchUpload", "The specified upload does not exist")
+      }
+      response = listPartsS3(bucket, upload: upload, parameters: parameters)
+    case ("DELETE", .some(let key), .some(let uploadID)):
+      state.log.aborts += 1
+      guard let index = bucket.uploads.firstIndex(where: { $0.uploadID == uploadID && $0.key == key }) else {
+        return fail(404, "NoSuchUpload", "The specified upload does not exist")
+      }
+      state.buckets[bucketName]?.uploads.remove(at: index)
+      state.aborted.append(SandboxAbort(bucket: bucketName, key: key, uploadID: uploadID))
+      response = SandboxResponse(status: 204, headers: [], body: [])
+    default:
+      return fail(400, "InvalidRequest", "the sandbox does not serve \(request.method) \(path)")
+    }
+    if state.faults.resetNext > 0, !response.body.isEmpty {
+      state.faults.resetNext -= 1
+      response.delivery = .resetMidBody
+    }
+    response.headers += s3Headers(requestID: requestID)
+    return response
+  }
+
+  private func listUploadsS3(
+    _ bucket: SandboxBucket, parameters: [String: String], state: inout State, requestID: String
+  ) -> SandboxResponse {
+    let maxUploads = min(1000, max(1, Int(parameters["max-uploads"] ?? "1000") ?? 1000))
+    let encoding = parameters["encoding-type"]
+    let prefix = parameters["prefix"] ?? ""
+    var keyMarker = parameters["key-marker"]
+    var uploadIDMarker = parameters["upload-id-marker"]
+    if keyMarker != nil, state.faults.repeatFirstPageNext > 0 {
+      state.faults.repeatFirstPageNext -= 1
+      keyMarker = nil
+      uploadIDMarker = nil
+    }
+    let matching = bucket.uploads.filter { $0.key.utf8.starts(with: prefix.utf8) }
+    var start = 0
+    if let keyMarker {
+      if let uploadIDMarker, let after = state.known[uploadIDMarker], after.key == keyMarker {
+        start = matching.firstIndex { SandboxUpload.precedes(after, $0) } ?? matching.count
+      } else {
+        // key-marker alone: the uploads of later keys only, as AWS documents.
+        start = matching.firstIndex { keyMarker.utf8.lexicographicallyPrecedes($0.key.utf8) } ?? matching.count
+      }
+    }
+    let limit = min(maxUploads, bucket.quirks.pageLimit ?? maxUploads)
+    let page = matching[start..<min(matching.count, start + limit)]
+    let truncated = start + page.count < matching.count
+    var nextKey = truncated ? page.last?.key ?? "" : ""
+    var nextID = truncated ? page.last?.uploadID ?? "" : ""
+    if truncated, state.faults.stallMarkers, let keyMarker, let uploadIDMarker {
+      nextKey = keyMarker
+      nextID = uploadIDMarker
+    }
+    for upload in page { state.known[upload.uploadID] = upload }
+    let urlEncoded = encoding == "url"
+    func field(_ text: String) -> String { XMLText.escape(urlEncoded ? URLEncoding.formEncode(text) : text) }
+    var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    xml += "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    xml += "<Bucket>\(XMLText.escape(bucket.name))</Bucket><KeyMarker>\(field(keyMarker ?? ""))</KeyMarker>"
+    xml += "<UploadIdMarker>\(XMLText.escape(uploadIDMarker ?? ""))</UploadIdMarker>"
+    xml +=
+      "<NextKeyMarker>\(field(nextKey))</NextKeyMarker><NextUploadIdMarker>\(XMLText.escape(nextID))</NextUploadIdMarker>"
+    if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
+    xml +=
+      "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
+    for upload in page {
+      xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
+      xml += "<Initiator><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Initiator>"
+      xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><StorageClass>STANDARD</StorageClass>"
+      xml += "<Initiated>\(Self.iso8601Milliseconds(upload.initiated))</Initiated></Upload>"
+    }
+    xml += "</ListMultipartUploadsResult>"
+    return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
+  }
+
+  private func listPartsS3(
+    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String]
+  )
+    -> SandboxResponse
+  {
+    let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? "1000") ?? 1000))
+    let after = Int(parameters["part-number-marker"] ?? "0") ?? 0
+    let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
+    let page = remaining.prefix(maxParts)
+    let truncated = remaining.count > page.count
+    var xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    xml += "<Bucket>\(XMLText.escape(bucket.name))</Bucket><Key>\(XMLText.escape(upload.key))</Key>"
+    xml += "<UploadId>\(XMLText.escape(upload.uploadID))</UploadId><PartNumberMarker>\(after)</PartNumberMarker>"
+    xml += "<NextPartNumberMarker>\(page.last?.number ?? after)</NextPartNumberMarker><MaxParts>\(maxParts)</MaxParts>"
+    xml += "<IsTruncated>\(truncated)</IsTruncated>"
+    for part in page {
+      xml +=
+        "<Part><PartNumber>\(part.number)</PartNumber><LastModified>\(Self.iso8601Milliseconds(part.lastModified))</LastModified>"
+      xml += "<ETag>&quot;\(Self.etag(part))&quot;</ETag><Size>\(part.size)</Size></Part>"
+    }
+    xml += "</ListPartsResult>"
+    return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
+  }
+
+  /// `2017-01-18T16:12:38.000Z`, as S3 writes `Initiated`.
+  static func iso8601Milliseconds(_ date: Date) -> String {
+    Timestamp.formatRFC3339(date).replacingOccurrences(of: "Z", with: ".000Z")
+  }
+
+  private func s3Headers(requestID: String) -> [(String, String)] {
+    [
+      ("Content-Type", "application/xml"), ("Date", Timestamp.formatRFC1123(clock())), ("Server", "sandbox-s3"),
+      ("x-amz-request-id", requestID),
+    ]
+  }
+
+  private func s3Error(_ status: Int, _ code: String, _ message: String, requestID: String) -> SandboxResponse {
+    let body =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(XMLText.escape(code))</Code><Message>\(XMLText.escape(message))</Message><RequestId>\(requestID)</RequestId></Error>"
+    return SandboxResponse(status: status, headers: s3Headers(requestID: requestID), body: Array(body.utf8))
+  }
+
+  private func verifyS3(
+    _ request: SandboxRequest, authorization: String, path: String, query: [(String, String)], state: State
+  ) -> (code: String, message: String)? {
+    guard let parsed = SigV4Signer.parseAuthorization(authorization) else {
+      return ("AuthorizationHeaderMalformed", "the Authorization header is malformed")
+    }
+    guard let secret = state.credentials[parsed.accessKey] else {
+      return ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+    }
+    let scope = parsed.scope.split(separator: "/")
+    guard scope.count == 4, scope[2] == "s3", scope[3] == "aws4_request" else {
+      return ("AuthorizationHeaderMalformed", "the credential scope is malformed")
+    }
+    guard parsed.signedHeaders.contains("host"), parsed.signedHeaders.contains("x-amz-date"),
+      let amzDate = request.header("x-amz-date")
+    else { return ("AccessDenied", "host and x-amz-date must be signed") }
+    let compact = amzDate.replacingOccurrences(of: "T", with: "").replacingOccurrences(of: "Z", with: "")
+    let iso =
+      "\(compact.prefix(4))-\(compact.dropFirst(4).prefix(2))-\(compact.dropFirst(6).prefix(2))T\(compact.dropFirst(8).prefix(2)):\(compact.dropFirst(10).prefix(2)):\(compact.dropFirst(12).prefix(2))Z"
+    guard let signedAt = Timestamp.parseRFC3339(iso), abs(signedAt.timeIntervalSince(clock())) <= 900 else {
+      return ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+    }
+    let payloadHash = request.header("x-amz-content-sha256") ?? SigV4Signer.emptyPayloadHash
+    if payloadHash != "UNSIGNED-PAYLOAD", payloadHash != SigV4Signer.payloadHash(request.body) {
+      return (
+        "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
+      )
+    }
+    var headers: [(String, String)] = []
+    for name in parsed.signedHeaders {
+      guard let value = request.header(name) else { return ("AccessDenied", "signed header \(name) is missing") }
+      headers.append((name, value))
+    }
+    let expected = SigV4Signer(accessKey: parsed.accessKey, secretKey: secret, region: String(scope[1])).sign(
+      method: request.method, path: path, query: query, headers: headers, payloadHash: payloadHash, amzDate: amzDate)
+    guard expected.signature == parsed.signature else {
+      return ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+    }
+    return nil
   }
 
   // MARK: signature

@@ -199,3 +199,26 @@ struct CDCSDecoderTests {
     #expect(HTTPTransport.parseRetryAfter("Wed, 18 Jan 2017 16:12:38 GMT") == .zero)
   }
 }
+
+@Suite("Streaming XML")
+struct StreamingXMLTests {
+  @Test(arguments: ["<a><b>1</b><c>2", "<a><b>1</b", "<a><b>1</b></a>junk", "", "<a>"])
+  func documentsCutShortAreErrors(text: String) {
+    #expect(StreamingXML.parse(Array(text.utf8)) { _, _ in } != nil)
+  }
+
+  @Test func aWholeDocumentIsNot() {
+    var ends: [String] = []
+    #expect(
+      StreamingXML.parse(Array("<a><b>1</b></a>".utf8)) { path, _ in ends.append(path.joined(separator: "/")) } == nil)
+    #expect(ends == ["a/b", "a"])
+  }
+
+  @Test func s3ListCutInHalfIsMalformed() {
+    let xml =
+      "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated><Upload><Key>a</Key><UploadId>u</UploadId><Initiated>2017-01-18T16:12:38.000Z</Initiated></Upload></ListMultipartUploadsResult>"
+    let bytes = Array(xml.utf8)
+    #expect(throws: S3Decoder.Failure.self) { try S3Decoder.decodeList(Array(bytes.prefix(bytes.count / 2))) }
+    #expect((try? S3Decoder.decodeList(bytes))?.entries.map(\.key) == ["a"])
+  }
+}

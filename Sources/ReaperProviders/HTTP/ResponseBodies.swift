@@ -115,17 +115,23 @@ public enum StreamingXML {
     let parser = XMLParser(data: Data(bytes))
     parser.shouldResolveExternalEntities = false
     parser.delegate = delegate
-    return parser.parse() ? nil : (parser.parserError ?? delegate.failure ?? XMLFailure())
+    let succeeded = parser.parse()
+    // On Linux parse() reports success even for a document cut short; only parserError tells.
+    if let error = parser.parserError ?? delegate.failure { return error }
+    if !succeeded { return XMLFailure(description: "malformed XML") }
+    if !delegate.rootClosed { return XMLFailure(description: "the document ends before its root element closes") }
+    return nil
   }
 
   struct XMLFailure: Error, CustomStringConvertible {
-    var description: String { "malformed XML" }
+    var description: String
   }
 
   private final class Delegate: NSObject, XMLParserDelegate {
     var path: [String] = []
     var text = ""
     var failure: Error?
+    var rootClosed = false
     let onStart: ([String]) -> Void
     let onEnd: ([String], String) -> Void
 
@@ -149,6 +155,7 @@ public enum StreamingXML {
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
       onEnd(path, text)
+      if path.count == 1 { rootClosed = true }
       text = ""
       if !path.isEmpty { path.removeLast() }
     }
