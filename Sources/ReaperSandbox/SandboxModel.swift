@@ -120,6 +120,8 @@ public struct SandboxRequestLog: Sendable, Hashable, Codable {
   public var rejectedSignatures = 0
   /// Query parameter names ever seen on list requests.
   public var listParameterNames: Set<String> = []
+  /// The headers the last accepted S3 request signed.
+  public var lastSignedHeaders: [String] = []
 }
 
 // Seed files and the control endpoint give only the switches they change; the rest keep their defaults.

@@ -81,6 +81,7 @@ public final class SandboxStore: Sendable {
 
   public var aborted: [SandboxAbort] { state.withLock { $0.aborted } }
   public var requestLog: SandboxRequestLog { state.withLock { $0.log } }
+  public var lastSignedHeaders: [String] { state.withLock { $0.log.lastSignedHeaders } }
   public var bucketNames: [String] { state.withLock { $0.buckets.keys.sorted() } }
 
   public func uploads(in bucket: String) -> [SandboxUpload] {
@@ -342,6 +343,7 @@ public final class SandboxStore: Sendable {
       state.log.rejectedSignatures += 1
       return fail(403, problem.code, problem.message)
     }
+    state.log.lastSignedHeaders = SigV4Signer.parseAuthorization(authorization)?.signedHeaders ?? []
     if state.faults.denyBuckets.contains(bucketName) { return fail(403, "AccessDenied", "Access Denied") }
     guard let bucket = state.buckets[bucketName] else {
       return fail(404, "NoSuchBucket", "The specified bucket does not exist")

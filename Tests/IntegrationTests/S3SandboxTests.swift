@@ -1,9 +1,10 @@
 import Foundation
 import ReaperConfig
 import ReaperCore
-import ReaperProviders
 import ReaperSandbox
 import Testing
+
+@testable import ReaperProviders
 
 /// The s3 provider against the sandbox's S3 dialect: the same store, faults and checks as CDCS.
 @Suite("S3 provider against the sandbox")
@@ -88,6 +89,51 @@ struct S3SandboxTests {
       let error = await #expect(throws: ProviderError.self) { _ = try await Self.listAll(wrong, bucket: "s3-parts") }
       #expect(error?.kind == .accessDenied)
       #expect(error?.code == "SignatureDoesNotMatch")
+    }
+  }
+}
+
+@Suite("S3 addressing and session tokens")
+struct S3AddressingTests {
+  static func target(_ endpoint: String, pathStyle: Bool) -> Target {
+    Target(
+      name: "t", provider: .s3, endpoint: endpoint, region: "eu-west-1", buckets: ["b"], credentialsFile: nil,
+      pathStyle: pathStyle)
+  }
+
+  @Test func pathStyleAndVirtualHosted() async throws {
+    let transport = HTTPTransport()
+    let credentials = Credentials(accessKeyID: "AK", secretAccessKey: "SK")
+    let path = S3Provider(
+      target: Self.target("http://127.0.0.1:7480", pathStyle: true), credentials: credentials, transport: transport)
+    #expect(path.address(bucket: "b", key: "a b/c") == ("127.0.0.1:7480", "http://127.0.0.1:7480", "/b/a b/c"))
+    #expect(path.address(bucket: "b", key: nil) == ("127.0.0.1:7480", "http://127.0.0.1:7480", "/b"))
+    let virtual = S3Provider(
+      target: Self.target("https://s3.eu-west-1.amazonaws.com", pathStyle: false), credentials: credentials,
+      transport: transport)
+    #expect(
+      virtual.address(bucket: "my-bucket", key: "k")
+        == ("my-bucket.s3.eu-west-1.amazonaws.com", "https://my-bucket.s3.eu-west-1.amazonaws.com", "/k"))
+    #expect(
+      virtual.address(bucket: "my-bucket", key: nil)
+        == ("my-bucket.s3.eu-west-1.amazonaws.com", "https://my-bucket.s3.eu-west-1.amazonaws.com", "/"))
+    await transport.shutdown()
+  }
+
+  @Test func aSessionTokenIsSentAndSigned() async throws {
+    let upload = SandboxUpload.aged("k", id: "u", age: 100)
+    try await SandboxHarness.with([SandboxBucket(name: "tok", uploads: [upload])]) { harness in
+      let target = Target(
+        name: "sandbox-s3", provider: .s3, endpoint: harness.endpoint, region: "us-east-1", buckets: ["tok"],
+        credentialsFile: nil, pathStyle: true)
+      let credentials = Credentials(
+        accessKeyID: SandboxHarness.accessKey, secretAccessKey: SandboxHarness.secretKey, sessionToken: "session-xyz")
+      let provider = S3Provider(target: target, credentials: credentials, transport: harness.transport)
+      var listed: [Upload] = []
+      for try await page in provider.uploads(bucket: "tok", prefix: "") { listed += page.uploads }
+      #expect(listed.map(\.uploadID) == ["u"])
+      #expect(harness.store.requestLog.rejectedSignatures == 0)
+      #expect(harness.store.lastSignedHeaders.contains("x-amz-security-token"))
     }
   }
 }
