@@ -15,6 +15,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
   ],
   targets: [
     // The policy engine: models, durations, timestamps, rule selection and decisions. No I/O, no dependencies.
@@ -85,6 +86,7 @@ let package = Package(
       dependencies: [
         "ReaperProviders", "ReaperSandbox", "ReaperEngine", "ReaperCore", "ReaperConfig", "TestSupport",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
     .testTarget(

@@ -105,12 +105,43 @@ public struct Cycle: Sendable {
     var candidates: [Candidate] = []
     var candidateCount = 0
     let budget = config.safety.maxAbortsPerCycle
+    var skewLogged = false
+    /// Set when an upload claims to start in the server's future: this target aborts nothing this cycle.
+    var clockSuspect: String?
     for bucket in target.buckets {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       do {
         for try await page in provider.uploads(bucket: bucket, prefix: "") {
           let hostNow = options.hostClock()
           let now = page.serverDate ?? hostNow
+          if !skewLogged, let serverDate = page.serverDate,
+            let skew = ClockCheck.suspectSkew(server: serverDate, host: hostNow)
+          {
+            skewLogged = true
+            logger.warning(
+              "clock or timezone suspect: the server's clock differs from this host's by \(Int(skew))s; ages use the server's",
+              metadata: [
+                "message_id": "\(ReaperEvent.clockSuspect.messageID)", "target": "\(target.name)",
+                "bucket": "\(bucket)",
+                "skew_seconds": "\(Int(skew))",
+              ])
+          }
+          if clockSuspect == nil,
+            let upload = page.uploads.first(where: { ClockCheck.futureInitiated($0, now: now) != nil }),
+            let ahead = ClockCheck.futureInitiated(upload, now: now)
+          {
+            let message =
+              "clock or timezone suspect: upload \(upload.uploadID) (\(upload.key)) was initiated \(TimeSpan.humanize(seconds: Int64(ahead))) in the server's future; check the target's timezone. Aborting nothing on \(target.name) this cycle"
+            clockSuspect = message
+            tally.errors.append("target \(target.name), bucket \(bucket): \(message)")
+            logger.critical(
+              "\(message)",
+              metadata: [
+                "message_id": "\(ReaperEvent.clockSuspect.messageID)", "target": "\(target.name)",
+                "bucket": "\(bucket)",
+                "key": "\(upload.key)", "upload_id": "\(upload.uploadID)", "ahead_seconds": "\(Int(ahead))",
+              ])
+          }
           for problem in page.unreadable {
             tally.errors.append("target \(target.name), bucket \(bucket): \(problem)")
             logger.error(
@@ -139,6 +170,12 @@ public struct Cycle: Sendable {
       } catch {
         failTarget(target, bucket: bucket, "\(error)", into: &tally)
       }
+    }
+    if clockSuspect != nil {
+      for candidate in candidates {
+        await finish(record(candidate, .wouldAbort, note: "clock or timezone suspect on this target"), into: &tally)
+      }
+      return tally
     }
     await abortCandidates(candidates, count: candidateCount, target: target, provider: provider, into: &tally)
     return tally

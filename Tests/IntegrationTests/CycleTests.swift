@@ -73,7 +73,7 @@ struct CycleTests {
 
   static func run(
     _ config: ReaperConfig, harness: SandboxHarness, options: CycleOptions = CycleOptions(),
-    wrap: (@Sendable (CDCSProvider) -> any UploadProvider)? = nil
+    logger: Logger = Logger(label: "test"), wrap: (@Sendable (CDCSProvider) -> any UploadProvider)? = nil
   ) async -> (CycleSummary, [UploadRecord]) {
     let sink = CollectingSink()
     let transport = harness.transport
@@ -82,7 +82,7 @@ struct CycleTests {
       makeProvider: { target, credentials in
         let provider = CDCSProvider(target: target, credentials: credentials, transport: transport)
         return wrap?(provider) ?? provider
-      }, sink: sink, logger: Logger(label: "test"))
+      }, sink: sink, logger: logger)
     let summary = await cycle.run()
     return (summary, await sink.records)
   }
@@ -221,6 +221,47 @@ struct CycleTests {
         #expect(record.outcome == .gone)
         #expect(summary.gone == 1)
       }
+    }
+  }
+
+  @Test func agesAreMeasuredOnTheServersClockAndSkewIsReported() async throws {
+    let serverAhead: TimeInterval = 360
+    let serverNow = Date().addingTimeInterval(serverAhead)
+    // Stale by the server's clock (1d 3m), not yet by this host's (1d - 3m).
+    let edge = SandboxUpload(
+      key: "edge.bin", uploadID: "edge", initiated: serverNow.addingTimeInterval(-Self.day - 180))
+    let filler = (0..<3).map { SandboxUpload.aged("f\($0)", id: "f\($0)", age: 60) }
+    let serverClock: @Sendable () -> Date = { Date().addingTimeInterval(serverAhead) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: [edge] + filler)], clock: serverClock) {
+      harness in
+      let capture = LogCapture()
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let (summary, _) = await Self.run(config, harness: harness, logger: capture.logger)
+      #expect(harness.store.aborted.map(\.uploadID) == ["edge"])
+      #expect(summary.errors.isEmpty)
+      let events = capture.withMessageID(ReaperEvent.clockSuspect.messageID)
+      #expect(events.count == 1)
+      #expect(events.first?.metadata["skew_seconds"].flatMap(Int.init).map { abs($0 - 360) < 5 } == true)
+    }
+  }
+
+  @Test func uploadsInTheServersFutureStopAllAbortsOnTheTarget() async throws {
+    var quirks = CDCSQuirks()
+    // The server writes zone-less times in +08:00; the target reads them as UTC: 8 hours in the future.
+    quirks.serverZoneSeconds = 8 * 3600
+    let uploads = [
+      SandboxUpload.aged("old-1", id: "old-1", age: 10 * Self.day), .aged("new", id: "new", age: 600),
+      .aged("f1", id: "f1", age: 60), .aged("f2", id: "f2", age: 60),
+    ]
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", quirks: quirks, uploads: uploads)]) { harness in
+      let capture = LogCapture()
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let (summary, records) = await Self.run(config, harness: harness, logger: capture.logger)
+      #expect(harness.store.aborted.isEmpty)
+      #expect(summary.aborted == 0)
+      #expect(records.first { $0.upload.uploadID == "old-1" }?.outcome == .wouldAbort)
+      #expect(summary.errors.contains { $0.contains("clock or timezone suspect") })
+      #expect(!capture.withMessageID(ReaperEvent.clockSuspect.messageID).isEmpty)
     }
   }
 }

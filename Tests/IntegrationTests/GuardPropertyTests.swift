@@ -1,0 +1,254 @@
+import Foundation
+import Logging
+import PropertyBased
+import ReaperCore
+import ReaperEngine
+import ReaperProviders
+import Synchronization
+import Testing
+
+@testable import ReaperConfig
+
+/// A provider over uploads held in memory, recording every abort. No network: thousands of cycles run fast.
+final class MemoryProvider: UploadProvider {
+  let target: Target
+  let uploadsByBucket: [String: [Upload]]
+  let partsByUpload: [String: [Part]]
+  let serverNow: Date
+  let pageSize: Int
+  private let aborted = Mutex<[Upload]>([])
+
+  init(target: Target, uploads: [String: [Upload]], parts: [String: [Part]], serverNow: Date, pageSize: Int) {
+    self.target = target
+    self.uploadsByBucket = uploads
+    self.partsByUpload = parts
+    self.serverNow = serverNow
+    self.pageSize = pageSize
+  }
+
+  var abortedUploads: [Upload] { aborted.withLock { $0 } }
+
+  func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
+    let all = uploadsByBucket[bucket] ?? []
+    let size = pageSize
+    let now = serverNow
+    return Pages(
+      stalled: { ProviderError(kind: .malformedResponse, target: "t", bucket: bucket, request: "", message: $0) },
+      fetch: { (marker: String?) async throws(ProviderError) -> (UploadPage, next: String?) in
+        let start = Int(marker ?? "0") ?? 0
+        let end = min(all.count, start + size)
+        return (UploadPage(uploads: Array(all[start..<end]), serverDate: now), end < all.count ? "\(end)" : nil)
+      })
+  }
+
+  func parts(of upload: Upload) -> Pages<PartPage> {
+    let parts = partsByUpload[upload.uploadID] ?? []
+    return Pages(
+      stalled: { ProviderError(kind: .malformedResponse, target: "t", bucket: "", request: "", message: $0) },
+      fetch: { (_: String?) async throws(ProviderError) -> (PartPage, next: String?) in (PartPage(parts: parts), nil) })
+  }
+
+  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
+    aborted.withLock { $0.append(upload) }
+    return .aborted
+  }
+}
+
+/// One random world: rules, safety settings, uploads with parts, and a clock.
+struct Scenario: CustomStringConvertible {
+  var rules: [Rule]
+  var safety: SafetySettings
+  var dryRun: Bool
+  var uploads: [String: [Upload]]
+  var parts: [String: [Part]]
+  var now: Date
+
+  var description: String {
+    "rules \(rules.map { "\($0.name):\($0.prefix):\($0.bucket ?? "*"):\($0.action)" }), budget \(safety.maxAbortsPerCycle), fraction \(safety.maxAbortFraction), dry \(dryRun), uploads \(uploads.values.map(\.count))"
+  }
+
+  static let prefixes = ["", "a/", "a/b/", "c/", "a/b/c/"]
+  static let globs = ["a/b/*", "*.keep", "c/?", "*"]
+
+  init(seed: UInt64) {
+    var random = SplitMix64(seed: seed)
+    let hour: Int64 = 3600
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    self.now = now
+    let minAge = TimeSpan(seconds: Int64(random.next() % 48 + 1) * hour)
+    safety = SafetySettings(
+      minAge: minAge, maxAbortsPerCycle: Int(random.next() % 25),
+      maxAbortFraction: [0.1, 0.3, 0.5, 0.8, 1.0][Int(random.next() % 5)], recheckBeforeAbort: random.next() % 2 == 0)
+    dryRun = random.next() % 10 == 0
+    rules = (0..<Int(random.next() % 4 + 1)).map { index in
+      let maxAge = random.next() % 4 == 0 ? nil : TimeSpan(seconds: minAge.seconds + Int64(random.next() % 240) * hour)
+      let maxIdle =
+        maxAge == nil || random.next() % 2 == 0 ? TimeSpan(seconds: Int64(random.next() % 72 + 1) * hour) : nil
+      let actions: [RuleAction] = [.abort, .abort, .report, .log]
+      return Rule(
+        name: "r\(index)", target: random.next() % 3 == 0 ? "t" : nil,
+        bucket: [nil, nil, "b1", "b2"][Int(random.next() % 4)], prefix: Self.prefixes[Int(random.next() % 5)],
+        maxAge: maxAge, maxIdle: maxIdle, minBytes: random.next() % 3 == 0 ? Int64(random.next() % 3000) : nil,
+        exclude: random.next() % 3 == 0 ? [Glob(Self.globs[Int(random.next() % 4)])] : [],
+        action: actions[Int(random.next() % 4)])
+    }
+    var uploads: [String: [Upload]] = [:]
+    var parts: [String: [Part]] = [:]
+    var counter = 0
+    let names = ["x.bin", "y.keep", "z", "q/r.bin"]
+    for bucket in ["b1", "b2"] {
+      for _ in 0..<Int(random.next() % 40) {
+        counter += 1
+        let key = Self.prefixes[Int(random.next() % 5)] + names[Int(random.next() % 4)]
+        // Mostly in the past; now and then minutes or hours in the future, as a zone mistake would show.
+        var age = Double(random.next() % UInt64(30 * 24 * hour))
+        if random.next() % 40 == 0 { age = -Double(random.next() % UInt64(10 * hour)) }
+        let initiated = now.addingTimeInterval(-age)
+        let upload = Upload(target: "t", bucket: bucket, key: key, uploadID: "u\(counter)", initiated: initiated)
+        uploads[bucket, default: []].append(upload)
+        parts[upload.uploadID] = (0..<Int(random.next() % 4)).map { number in
+          let since = max(0, age) * Double(random.next() % 1000) / 1000
+          return Part(
+            number: number + 1, size: Int64(random.next() % 2000), lastModified: now.addingTimeInterval(-since))
+        }
+      }
+    }
+    self.uploads = uploads
+    self.parts = parts
+  }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var value = state
+    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+    return value ^ (value >> 31)
+  }
+}
+
+/// The rules of the contract, written out again naively and separately from the engine, to judge it.
+enum Oracle {
+  static func winner(_ rules: [Rule], bucket: String, key: String) -> Rule? {
+    let matching = rules.enumerated().filter { _, rule in
+      (rule.target == nil || rule.target == "t") && (rule.bucket == nil || rule.bucket == bucket)
+        && Array(key.utf8).starts(with: Array(rule.prefix.utf8))
+    }
+    return matching.max { lhs, rhs in
+      let left = (
+        lhs.element.prefix.utf8.count, lhs.element.bucket != nil ? 1 : 0, lhs.element.target != nil ? 1 : 0, -lhs.offset
+      )
+      let right = (
+        rhs.element.prefix.utf8.count, rhs.element.bucket != nil ? 1 : 0, rhs.element.target != nil ? 1 : 0, -rhs.offset
+      )
+      return left < right
+    }?.element
+  }
+
+  /// Glob by translation to a regular expression: a second, independent reading of `*` and `?`.
+  static func globMatches(_ pattern: String, _ key: String) -> Bool {
+    let regex =
+      "^"
+      + pattern.map { character -> String in
+        switch character {
+        case "*": return ".*"
+        case "?": return "."
+        default: return NSRegularExpression.escapedPattern(for: String(character))
+        }
+      }.joined() + "$"
+    return key.range(of: regex, options: .regularExpression) != nil
+  }
+
+  /// Whether the policy alone (before guards) may abort this upload.
+  static func policyAllowsAbort(_ scenario: Scenario, _ upload: Upload) -> Bool {
+    guard let rule = winner(scenario.rules, bucket: upload.bucket, key: upload.key), rule.action == .abort else {
+      return false
+    }
+    if rule.exclude.contains(where: { globMatches($0.pattern, upload.key) }) { return false }
+    let age = scenario.now.timeIntervalSince(upload.initiated)
+    guard age > Double(scenario.safety.minAge.seconds) else { return false }
+    if let maxAge = rule.maxAge, !(age > Double(maxAge.seconds)) { return false }
+    let parts = scenario.parts[upload.uploadID] ?? []
+    if let maxIdle = rule.maxIdle {
+      let newest = parts.compactMap(\.lastModified).max() ?? upload.initiated
+      let idle = scenario.now.timeIntervalSince(max(newest, upload.initiated))
+      guard idle > Double(maxIdle.seconds) else { return false }
+    }
+    if let minBytes = rule.minBytes, minBytes > 0, parts.reduce(0, { $0 + $1.size }) < minBytes { return false }
+    return true
+  }
+}
+
+@Suite("No false abort, over random worlds")
+struct GuardPropertyTests {
+  static func runCycle(_ scenario: Scenario) async -> (CycleSummary, MemoryProvider) {
+    let target = Target(
+      name: "t", provider: .s3, endpoint: "http://127.0.0.1:1", region: "us-east-1", buckets: ["b1", "b2"],
+      credentialsFile: nil)
+    let provider = MemoryProvider(
+      target: target, uploads: scenario.uploads, parts: scenario.parts, serverNow: scenario.now, pageSize: 7)
+    let config = ReaperConfig(
+      path: "property.toml",
+      daemon: DaemonSettings(
+        interval: TimeSpan(seconds: 900), jitter: TimeSpan(seconds: 60), concurrency: 3, stateDirectory: "/tmp",
+        dryRun: scenario.dryRun),
+      safety: scenario.safety, targets: [target], rules: RuleSet(scenario.rules),
+      credentialSources: ["t": .environment(prefix: "P_")])
+    var options = CycleOptions()
+    options.hostClock = { [now = scenario.now] in now }
+    let cycle = Cycle(
+      config: config, options: options, environment: ["P_ACCESS_KEY_ID": "a", "P_SECRET_ACCESS_KEY": "b"],
+      makeProvider: { _, _ in provider }, sink: CollectingSink(),
+      logger: Logger(label: "property") { _ in SwiftLogNoOpLogHandler() })
+    return (await cycle.run(), provider)
+  }
+
+  @Test func anAbortAlwaysHasEveryReasonAndNoGuardAgainstIt() async {
+    await propertyCheck(count: 400, input: Gen.int(in: 0...Int.max)) { seed in
+      let scenario = Scenario(seed: UInt64(seed))
+      let (summary, provider) = await Self.runCycle(scenario)
+      let aborted = provider.abortedUploads
+      let all = scenario.uploads.values.flatMap { $0 }
+      let candidates = all.filter { Oracle.policyAllowsAbort(scenario, $0) }
+      let future = all.contains { $0.initiated.timeIntervalSince(scenario.now) > ClockCheck.tolerance }
+      let breakerTrips = Double(candidates.count) > scenario.safety.maxAbortFraction * Double(all.count)
+
+      // Every abort is one the policy selects clearly.
+      for upload in aborted {
+        #expect(Oracle.policyAllowsAbort(scenario, upload), "false abort of \(upload.key) in \(scenario)")
+      }
+      // And no guard stood against it.
+      if scenario.dryRun || future || breakerTrips || scenario.safety.maxAbortsPerCycle == 0 {
+        #expect(aborted.isEmpty, "guard ignored in \(scenario)")
+      }
+      #expect(aborted.count <= scenario.safety.maxAbortsPerCycle)
+      #expect(Set(aborted.map(\.uploadID)).count == aborted.count, "an upload aborted twice")
+      // When nothing stands in the way, everything the policy selects is aborted (within the budget).
+      if !scenario.dryRun, !future, !breakerTrips {
+        #expect(aborted.count == min(candidates.count, scenario.safety.maxAbortsPerCycle), "\(scenario)")
+      }
+      #expect(summary.uploadsSeen == all.count)
+      #expect(summary.aborted == aborted.count)
+    }
+  }
+
+  @Test func thePolicyNeverSelectsWhatTheOracleWouldNot() async {
+    await propertyCheck(count: 400, input: Gen.int(in: 0...Int.max)) { seed in
+      let scenario = Scenario(seed: UInt64(seed))
+      let rules = RuleSet(scenario.rules)
+      for upload in scenario.uploads.values.flatMap({ $0 }) {
+        let parts = (scenario.parts[upload.uploadID] ?? []).reduce(into: PartsSummary()) { $0.add($1) }
+        let decision = Policy.decide(
+          upload: upload, parts: parts, now: scenario.now,
+          selection: rules.select(target: "t", bucket: upload.bucket, key: upload.key), safety: scenario.safety)
+        #expect(
+          (decision.kind == .abort) == Oracle.policyAllowsAbort(scenario, upload),
+          "\(upload.key) in \(upload.bucket): \(decision.reason)")
+        #expect(decision.ruleName == Oracle.winner(scenario.rules, bucket: upload.bucket, key: upload.key)?.name)
+      }
+    }
+  }
+}
