@@ -82,7 +82,9 @@ private struct Validator {
   }
 
   static let rootKeys = ["daemon", "safety", "target", "rule"]
-  static let daemonKeys = ["interval", "jitter", "concurrency", "state_dir", "dry_run"]
+  static let daemonKeys = [
+    "interval", "jitter", "concurrency", "state_dir", "dry_run", "cycle_timeout", "max_pages_per_bucket",
+  ]
   static let safetyKeys = ["min_age", "max_aborts_per_cycle", "max_abort_fraction", "recheck_before_abort"]
   static let targetKeys = [
     "name", "provider", "endpoint", "region", "buckets", "credentials_file", "timezone", "path_style",
@@ -193,9 +195,17 @@ private struct Validator {
       ?? "/var/lib/upload-reaper"
     if stateDirectory.isEmpty { report(at(section, "state_dir"), "daemon.state_dir", "must not be empty") }
     let dryRun = boolean(section, "dry_run") ?? false
-    guard let interval, let jitter else { return nil }
+    let cycleTimeout =
+      duration(section, "cycle_timeout")
+      ?? (section.table["cycle_timeout"] == nil ? TimeSpan(seconds: 3600, leadingUnit: .hours) : nil)
+    if let cycleTimeout, cycleTimeout.seconds < 10 {
+      report(at(section, "cycle_timeout"), "daemon.cycle_timeout", "\(cycleTimeout) is too short: use at least 10s")
+    }
+    let maxPages = integer(section, "max_pages_per_bucket", range: 1...10_000_000) ?? 100_000
+    guard let interval, let jitter, let cycleTimeout else { return nil }
     return DaemonSettings(
-      interval: interval, jitter: jitter, concurrency: concurrency, stateDirectory: stateDirectory, dryRun: dryRun)
+      interval: interval, jitter: jitter, concurrency: concurrency, stateDirectory: stateDirectory, dryRun: dryRun,
+      cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages)
   }
 
   mutating func validateSafety(_ section: Section?) -> SafetySettings? {

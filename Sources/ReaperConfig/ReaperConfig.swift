@@ -21,6 +21,10 @@ public struct DaemonSettings: Sendable, Hashable {
   public var concurrency: Int
   public var stateDirectory: String
   public var dryRun: Bool
+  /// A cycle still running after this stops listing and aborts nothing more.
+  public var cycleTimeout: TimeSpan = TimeSpan(seconds: 3600, leadingUnit: .hours)
+  /// A bucket walk that needs more pages than this ends with an error (a server paging in circles).
+  public var maxPagesPerBucket = 100_000
 }
 
 public struct LoadedConfig: Sendable {

@@ -57,9 +57,34 @@ public struct Cycle: Sendable {
     let targets = config.targets.filter { options.targetFilter == nil || $0.name == options.targetFilter }
     var summary = CycleSummary()
     summary.targets = targets.count
-    await withTaskGroup(of: CycleSummary.self) { group in
-      for target in targets { group.addTask { await scan(target) } }
-      for await partial in group { summary.merge(partial) }
+    let timeout = config.daemon.cycleTimeout
+    // The cycle races a timer. If the timer wins, the scan is cancelled: its walks stop, nothing further is
+    // aborted, and what it had done is still counted.
+    let timedOut = await withTaskGroup(of: CycleSummary?.self) { race -> Bool in
+      race.addTask {
+        await withTaskGroup(of: CycleSummary.self) { group in
+          for target in targets { group.addTask { await scan(target) } }
+          var total = CycleSummary()
+          for await partial in group { total.merge(partial) }
+          return total
+        }
+      }
+      race.addTask {
+        try? await Task.sleep(for: .seconds(timeout.seconds))
+        return nil
+      }
+      // The first to finish decides; the scan, cancelled or not, then hands in what it did.
+      let first = await race.next() ?? nil
+      race.cancelAll()
+      if let first { summary.merge(first) }
+      for await result in race { if let result { summary.merge(result) } }
+      let expired = first == nil
+      return expired
+    }
+    if timedOut {
+      let message = "cycle timeout of \(timeout) reached: listing stopped and nothing more was aborted"
+      summary.errors.append(message)
+      logger.error("\(message)", metadata: ["cycle_timeout": "\(timeout)"])
     }
     let elapsed = ContinuousClock.now - started
     summary.durationSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -279,6 +304,10 @@ public struct Cycle: Sendable {
     _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
   ) async {
     guard !candidates.isEmpty else { return }
+    if Task.isCancelled {
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "cycle stopped"), into: &tally) }
+      return
+    }
     let seen = tally.uploadsSeen + candidates.count
     let fraction = config.safety.maxAbortFraction
     if Double(count) > fraction * Double(seen) {

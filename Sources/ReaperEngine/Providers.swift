@@ -4,13 +4,14 @@ import ReaperProviders
 
 /// The provider for each kind of target, over one shared HTTP transport.
 public enum Providers {
-  public static func maker(transport: HTTPTransport) -> ProviderMaker {
+  public static func maker(transport: HTTPTransport, maximumPages: Int = 100_000) -> ProviderMaker {
     { target, credentials in
       switch target.provider {
       case .cdcs:
-        return CDCSProvider(target: target, credentials: credentials, transport: transport)
+        return CDCSProvider(
+          target: target, credentials: credentials, transport: transport, maximumPages: maximumPages)
       case .s3:
-        return S3Provider(target: target, credentials: credentials, transport: transport)
+        return S3Provider(target: target, credentials: credentials, transport: transport, maximumPages: maximumPages)
       case .pds:
         throw EngineError(
           "target \(target.name): the \(target.provider.rawValue) provider is not available in this build yet")

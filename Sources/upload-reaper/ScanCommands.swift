@@ -51,7 +51,8 @@ enum OneCycle {
     let output = StandardOutput(style: format == .json ? .json : .table)
     let cycle = Cycle(
       config: config, options: options, environment: ProcessInfo.processInfo.environment,
-      makeProvider: Providers.maker(transport: transport), sink: output, logger: logger)
+      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket), sink: output,
+      logger: logger)
     let summary = await cycle.run()
     await transport.shutdown()
     if options.listOnly {

@@ -54,13 +54,13 @@ struct CycleTests {
 
   static func config(
     _ harness: SandboxHarness, buckets: [String], rules: [Rule], safety: SafetySettings = SafetySettings(),
-    dryRun: Bool = false
+    dryRun: Bool = false, cycleTimeout: Int64 = 3600, maxPages: Int = 100_000
   ) -> ReaperConfig {
     ReaperConfig(
       path: "test.toml",
       daemon: DaemonSettings(
         interval: TimeSpan(seconds: 900), jitter: TimeSpan(seconds: 60), concurrency: 4, stateDirectory: "/tmp",
-        dryRun: dryRun),
+        dryRun: dryRun, cycleTimeout: TimeSpan(seconds: cycleTimeout), maxPagesPerBucket: maxPages),
       safety: safety, targets: [harness.target(buckets)], rules: RuleSet(rules),
       credentialSources: [
         "sandbox": .environment(prefix: "T_")
@@ -80,7 +80,9 @@ struct CycleTests {
     let cycle = Cycle(
       config: config, options: options, environment: environment,
       makeProvider: { target, credentials in
-        let provider = CDCSProvider(target: target, credentials: credentials, transport: transport)
+        let provider = CDCSProvider(
+          target: target, credentials: credentials, transport: transport,
+          maximumPages: config.daemon.maxPagesPerBucket)
         return wrap?(provider) ?? provider
       }, sink: sink, logger: logger)
     let summary = await cycle.run()
@@ -262,6 +264,52 @@ struct CycleTests {
       #expect(records.first { $0.upload.uploadID == "old-1" }?.outcome == .wouldAbort)
       #expect(summary.errors.contains { $0.contains("clock or timezone suspect") })
       #expect(!capture.withMessageID(ReaperEvent.clockSuspect.messageID).isEmpty)
+    }
+  }
+
+  @Test func aServerThatNeverAnswersFailsTheTargetWithinTheReadTimeout() async throws {
+    var settings = SandboxHarness.fastSettings()
+    settings.readTimeout = .milliseconds(300)
+    settings.maxAttempts = 2
+    let bucket = Self.mixedBucket("c-1", stale: 2, fresh: 3)
+    try await SandboxHarness.with([bucket], settings: settings) { harness in
+      harness.store.updateFaults { $0.hang = true }
+      let started = ContinuousClock.now
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
+      let (summary, _) = await Self.run(config, harness: harness)
+      #expect(ContinuousClock.now - started < .seconds(10))
+      #expect(summary.failedTargets == ["sandbox"])
+      #expect(summary.errors.first?.contains("read timeout") == true, "\(summary.errors)")
+      #expect(harness.store.aborted.isEmpty)
+    }
+  }
+
+  @Test func theCycleTimeoutStopsASlowServer() async throws {
+    var quirks = CDCSQuirks()
+    quirks.pageLimit = 1
+    let uploads = (0..<30).map { SandboxUpload.aged("old/\($0)", id: "o\($0)", age: 3 * Self.day) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", quirks: quirks, uploads: uploads)]) { harness in
+      harness.store.updateFaults { $0.latencyMilliseconds = 200 }
+      let safety = SafetySettings(maxAbortFraction: 1)
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")], safety: safety, cycleTimeout: 1)
+      let started = ContinuousClock.now
+      let (summary, _) = await Self.run(config, harness: harness)
+      #expect(ContinuousClock.now - started < .seconds(5))
+      #expect(summary.errors.contains { $0.contains("cycle timeout of 1s reached") })
+      #expect(harness.store.aborted.isEmpty)
+      #expect(summary.uploadsSeen < 30)
+    }
+  }
+
+  @Test func thePageCapEndsAnEndlessWalk() async throws {
+    var quirks = CDCSQuirks()
+    quirks.pageLimit = 1
+    let uploads = (0..<10).map { SandboxUpload.aged("k\($0)", id: "k\($0)", age: 60) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", quirks: quirks, uploads: uploads)]) { harness in
+      let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")], maxPages: 4)
+      let (summary, _) = await Self.run(config, harness: harness)
+      #expect(summary.errors.first?.contains("page limit 4 reached") == true, "\(summary.errors)")
+      #expect(harness.store.requestLog.listUploads == 4)
     }
   }
 }

@@ -32,6 +32,8 @@ struct ValidationTests {
     #expect(config.daemon.concurrency == 8)
     #expect(config.daemon.stateDirectory == "/var/lib/upload-reaper")
     #expect(config.daemon.dryRun == false)
+    #expect(config.daemon.cycleTimeout.seconds == 3600)
+    #expect(config.daemon.maxPagesPerBucket == 100_000)
     #expect(config.safety == SafetySettings())
     #expect(config.targets.map(\.name) == ["t1"])
     #expect(config.targets[0].region == "us-east-1")
@@ -125,6 +127,18 @@ struct ValidationTests {
     try expectError(
       "[daemon]\nconcurrency = 0\n" + ConfigFixture.valid(), line: 2, key: "daemon.concurrency",
       message: "out of range 1...256")
+  }
+
+  @Test func cycleTimeoutTooShort() throws {
+    try expectError(
+      "[daemon]\ncycle_timeout = \"5s\"\n" + ConfigFixture.valid(), line: 2, key: "daemon.cycle_timeout",
+      message: "too short")
+  }
+
+  @Test func pageCapOutOfRange() throws {
+    try expectError(
+      "[daemon]\nmax_pages_per_bucket = 0\n" + ConfigFixture.valid(), line: 2, key: "daemon.max_pages_per_bucket",
+      message: "out of range 1...10000000")
   }
 
   @Test func abortFractionOutOfRange() throws {
