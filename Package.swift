@@ -5,7 +5,8 @@ let package = Package(
   name: "upload-reaper",
   platforms: [.macOS(.v14)],
   products: [
-    .executable(name: "upload-reaper", targets: ["upload-reaper"])
+    .executable(name: "upload-reaper", targets: ["upload-reaper"]),
+    .executable(name: "reaper-fuzz", targets: ["reaper-fuzz"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,11 +26,14 @@ let package = Package(
       name: "ReaperConfig",
       dependencies: ["ReaperCore", .product(name: "TOMLKit", package: "TOMLKit")]
     ),
+    // Wire formats: URL encoding, JSON and streaming XML readers, and the providers' page decoders.
+    // No networking, so the fuzzers build it alone.
+    .target(name: "ReaperWire", dependencies: ["ReaperCore"]),
     // The provider interface, the shared HTTP layer, and one folder per provider.
     .target(
       name: "ReaperProviders",
       dependencies: [
-        "ReaperCore", "ReaperConfig",
+        "ReaperCore", "ReaperConfig", "ReaperWire",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
@@ -54,6 +58,9 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
+    // What the fuzzers exercise, shared with the regression tests; and the libFuzzer driver (scripts/fuzz).
+    .target(name: "ReaperFuzzChecks", dependencies: ["ReaperWire", "ReaperConfig", "ReaperCore"]),
+    .executableTarget(name: "reaper-fuzz", dependencies: ["ReaperFuzzChecks"]),
     .systemLibrary(
       name: "CSystemd",
       pkgConfig: "libsystemd",
@@ -79,6 +86,9 @@ let package = Package(
         "ReaperProviders", "ReaperCore", "ReaperConfig", .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       path: "Tests/TestSupport"
+    ),
+    .testTarget(
+      name: "FuzzRegressionTests", dependencies: ["ReaperFuzzChecks"], exclude: []
     ),
     .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore"]),
     .testTarget(

@@ -9,6 +9,9 @@ public enum ConfigLoader {
   public static func load(
     path: String, environment: [String: String] = ProcessInfo.processInfo.environment
   ) throws(ConfigError) -> LoadedConfig {
+    if let refusal = SafeRead.refusal(path, limit: SafeRead.configLimit) {
+      throw ConfigError([ConfigDiagnostic(file: path, line: nil, key: "config", message: refusal)])
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
       throw ConfigError([ConfigDiagnostic(file: path, line: nil, key: "config", message: reason)])
@@ -22,6 +25,15 @@ public enum ConfigLoader {
   public static func parse(
     source: String, path: String, environment: [String: String]
   ) throws(ConfigError) -> LoadedConfig {
+    let preflight = TOMLLocator(source: source)
+    if !preflight.malformedHeaders.isEmpty {
+      throw ConfigError(
+        preflight.malformedHeaders.map {
+          ConfigDiagnostic(
+            file: path, line: $0.line, key: "syntax",
+            message: "invalid TOML: malformed table header \($0.text.prefix(60)); write [name] or [[name]]")
+        })
+    }
     let root: TOMLTable
     do {
       root = try TOMLTable(string: source)
@@ -35,7 +47,7 @@ public enum ConfigLoader {
     } catch {
       throw ConfigError([ConfigDiagnostic(file: path, line: nil, key: "config", message: "invalid TOML: \(error)")])
     }
-    var validator = Validator(path: path, source: source, environment: environment)
+    var validator = Validator(path: path, locator: preflight, environment: environment)
     let config = validator.validate(root)
     let errors = validator.diagnostics.filter { $0.severity == .error }
     guard errors.isEmpty, let config else { throw ConfigError(errors.isEmpty ? validator.diagnostics : errors) }
@@ -75,9 +87,9 @@ private struct Validator {
   let environment: [String: String]
   var diagnostics: [ConfigDiagnostic] = []
 
-  init(path: String, source: String, environment: [String: String]) {
+  init(path: String, locator: TOMLLocator, environment: [String: String]) {
     self.path = path
-    self.locator = TOMLLocator(source: source)
+    self.locator = locator
     self.environment = environment
   }
 

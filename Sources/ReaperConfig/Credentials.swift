@@ -131,6 +131,10 @@ public enum CredentialsLoader {
     func problem(_ line: Int?, _ key: String, _ message: String, _ severity: ConfigDiagnostic.Severity = .error) {
       diagnostics.append(ConfigDiagnostic(file: path, line: line, key: key, message: message, severity: severity))
     }
+    if let refusal = SafeRead.refusal(path, limit: SafeRead.credentialsLimit) {
+      problem(nil, "credentials", refusal)
+      return (nil, diagnostics)
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       problem(nil, "credentials", "cannot read the credentials file")
       return (nil, diagnostics)
@@ -182,5 +186,23 @@ public enum CredentialsLoader {
       )
     }
     return (diagnostics.contains { $0.severity == .error } ? nil : credentials, diagnostics)
+  }
+}
+
+/// Files the reaper reads must be regular and small: a path to /dev/zero or a log file must give an error,
+/// never a hang or an exhausted memory.
+enum SafeRead {
+  static let configLimit = 4 << 20
+  static let credentialsLimit = 64 << 10
+
+  static func refusal(_ path: String, limit: Int) -> String? {
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+    if let type = attributes[.type] as? FileAttributeType, type != .typeRegular {
+      return "not a regular file"
+    }
+    if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+      return "larger than \(limit / 1024) KiB; this cannot be the right file"
+    }
+    return nil
   }
 }

@@ -4,6 +4,9 @@
 /// Paths look like `daemon.interval`, `target[0]`, `target[0].buckets`.
 struct TOMLLocator {
   private var lines: [String: Int] = [:]
+  /// Table headers that break TOML's grammar, by line. toml++ (under TOMLKit) asserts, or in a release
+  /// build has undefined behaviour, on some of them (`[[[x]]`), so they are refused before it sees them.
+  private(set) var malformedHeaders: [(line: Int, text: String)] = []
 
   init(source: String) {
     var table = ""
@@ -20,6 +23,10 @@ struct TOMLLocator {
       while start < line.count, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
       guard start < line.count, line[start] != UInt8(ascii: "#"), line[start] != UInt8(ascii: "\r") else { continue }
       let rest = line[start...]
+      if rest.first == UInt8(ascii: "["), !Self.isWellFormedHeader(rest) {
+        malformedHeaders.append((number, String(decoding: rest, as: UTF8.self)))
+        continue
+      }
       if rest.starts(with: "[[".utf8) {
         let name = Self.keyPath(Self.between(rest.dropFirst(2), close: UInt8(ascii: "]")))
         let index = arrayCounts[name, default: 0]
@@ -38,6 +45,57 @@ struct TOMLLocator {
   }
 
   func line(of path: String) -> Int? { lines[path] }
+
+  /// `[key]` or `[[key]]`, where key is bare (`A-Za-z0-9_-`) or quoted parts joined by dots, with optional
+  /// spaces, followed only by spaces or a comment.
+  static func isWellFormedHeader(_ bytes: ArraySlice<UInt8>) -> Bool {
+    var index = bytes.startIndex
+    func skipSpaces() {
+      while index < bytes.endIndex, bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") {
+        index += 1
+      }
+    }
+    func isBare(_ byte: UInt8) -> Bool {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+        true
+      default: false
+      }
+    }
+    let double = bytes.starts(with: "[[".utf8)
+    index += double ? 2 : 1
+    while true {
+      skipSpaces()
+      guard index < bytes.endIndex else { return false }
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+        index += 1
+        while index < bytes.endIndex, bytes[index] != byte {
+          if byte == UInt8(ascii: "\""), bytes[index] == UInt8(ascii: "\\") { index += 1 }
+          index += 1
+        }
+        guard index < bytes.endIndex else { return false }
+        index += 1
+      } else if isBare(byte) {
+        while index < bytes.endIndex, isBare(bytes[index]) { index += 1 }
+      } else {
+        return false
+      }
+      skipSpaces()
+      guard index < bytes.endIndex else { return false }
+      if bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        continue
+      }
+      break
+    }
+    let closing = double ? "]]" : "]"
+    guard bytes[index...].starts(with: closing.utf8) else { return false }
+    index += closing.utf8.count
+    skipSpaces()
+    return index == bytes.endIndex || bytes[index] == UInt8(ascii: "#") || bytes[index] == UInt8(ascii: "\r")
+  }
 
   private mutating func record(_ path: String, _ line: Int) {
     if lines[path] == nil { lines[path] = line }

@@ -202,9 +202,23 @@ struct CDCSDecoderTests {
 
 @Suite("Streaming XML")
 struct StreamingXMLTests {
-  @Test(arguments: ["<a><b>1</b><c>2", "<a><b>1</b", "<a><b>1</b></a>junk", "", "<a>"])
+  @Test(arguments: [
+    "<a><b>1</b><c>2", "<a><b>1</b", "<a><b>1</b></a>junk", "", "<a>", "<?xmle?><a/>", "<a><?pi?></a>",
+    "<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
+  ])
   func documentsCutShortAreErrors(text: String) {
     #expect(StreamingXML.parse(Array(text.utf8)) { _, _ in } != nil)
+  }
+
+  @Test func invalidUTF8IsRefused() {
+    #expect(StreamingXML.parse(Array("<a>".utf8) + [0xFF] + Array("</a>".utf8)) { _, _ in } != nil)
+  }
+
+  @Test func declarationsCDATAAndCommentsAreFine() {
+    let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a><!-- note --><b><![CDATA[x<y]]></b></a>"
+    var values: [String] = []
+    #expect(StreamingXML.parse(Array(text.utf8)) { path, value in if path.last == "b" { values.append(value) } } == nil)
+    #expect(values == ["x<y"])
   }
 
   @Test func aWholeDocumentIsNot() {

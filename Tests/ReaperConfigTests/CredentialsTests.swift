@@ -56,4 +56,17 @@ struct CredentialsTests {
   @Test func environmentPrefix() {
     #expect(CredentialSource.environmentPrefix(forTarget: "coffers-bj.2") == "UPLOAD_REAPER_COFFERS_BJ_2_")
   }
+
+  @Test func devicesAndHugeFilesAreRefusedNotRead() throws {
+    let (_, device) = CredentialsLoader.load(.file("/dev/zero"), provider: .s3, environment: [:])
+    #expect(device.map(\.message) == ["not a regular file"])
+    let big = try write(String(repeating: "#", count: 100_000))
+    let (_, huge) = CredentialsLoader.load(.file(big), provider: .s3, environment: [:])
+    #expect(huge.first?.message.contains("larger than 64 KiB") == true)
+    #expect {
+      _ = try ConfigLoader.load(path: "/dev/zero", environment: [:])
+    } throws: { error in
+      (error as? ConfigError)?.diagnostics.first?.message == "not a regular file"
+    }
+  }
 }

@@ -43,3 +43,24 @@ struct LocatorTests {
     #expect(locator.line(of: "comment") == nil)
   }
 }
+
+@Suite("TOML header preflight")
+struct HeaderPreflightTests {
+  @Test(arguments: ["[daemon]", "[[target]]", "[ a . \"b c\" ]  # note", "[[ 'x' ]]", "[a-b_c.d]"])
+  func wellFormed(header: String) {
+    #expect(TOMLLocator.isWellFormedHeader(Array(header.utf8)[...]))
+  }
+
+  @Test(arguments: ["[[[daemon]", "[]", "[[]]", "[a.]", "[a b]", "[\"open]", "[a]x", "[[a]", "[.a]", "[a..b]"])
+  func malformed(header: String) {
+    #expect(!TOMLLocator.isWellFormedHeader(Array(header.utf8)[...]))
+  }
+
+  @Test func aMalformedHeaderIsASyntaxErrorWithItsLine() throws {
+    let errors = try ConfigFixture("[daemon]\ninterval = \"1h\"\n[[[target]]\nname = \"x\"\n").errors()
+    #expect(errors.count == 1)
+    #expect(errors.first?.line == 3)
+    #expect(errors.first?.key == "syntax")
+    #expect(errors.first?.message.contains("malformed table header") == true)
+  }
+}

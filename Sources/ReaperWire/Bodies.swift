@@ -1,5 +1,4 @@
 import Foundation
-import NIOHTTP1
 
 #if canImport(FoundationXML)
   import FoundationXML
@@ -111,6 +110,11 @@ public enum StreamingXML {
   public static func parse(
     _ bytes: [UInt8], start: @escaping ([String]) -> Void = { _ in }, end: @escaping ([String], String) -> Void
   ) -> Error? {
+    // FoundationXML traps on invalid UTF-8 inside a name; S3 and CDCS send UTF-8, so anything else is refused.
+    guard String(validating: bytes, as: UTF8.self) != nil else {
+      return XMLFailure(description: "the document is not valid UTF-8")
+    }
+    if let refusal = screen(bytes) { return XMLFailure(description: refusal) }
     let delegate = Delegate(start: start, end: end)
     let parser = XMLParser(data: Data(bytes))
     parser.shouldResolveExternalEntities = false
@@ -120,6 +124,35 @@ public enum StreamingXML {
     if let error = parser.parserError ?? delegate.failure { return error }
     if !succeeded { return XMLFailure(description: "malformed XML") }
     if !delegate.rootClosed { return XMLFailure(description: "the document ends before its root element closes") }
+    return nil
+  }
+
+  /// S3 and CDCS send plain documents: at most an `<?xml …?>` declaration first, then elements and text.
+  /// Anything else is refused before FoundationXML sees it: it crashes on an empty processing instruction
+  /// (`<?x?>`), and a DOCTYPE could declare entities that expand without bound.
+  static func screen(_ bytes: [UInt8]) -> String? {
+    let start =
+      bytes.firstIndex {
+        !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF)
+      } ?? 0
+    var index = 0
+    while index + 1 < bytes.count {
+      if bytes[index] == UInt8(ascii: "<") {
+        let next = bytes[index + 1]
+        if next == UInt8(ascii: "?") {
+          let declaration = Array("<?xml".utf8)
+          let isDeclaration =
+            index == start && bytes[index...].starts(with: declaration) && index + 5 < bytes.count
+            && [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index + 5])
+          if !isDeclaration { return "processing instructions are not accepted" }
+        } else if next == UInt8(ascii: "!"), !bytes[index...].starts(with: "<![CDATA[".utf8),
+          !bytes[index...].starts(with: "<!--".utf8)
+        {
+          return "DOCTYPE and other declarations are not accepted"
+        }
+      }
+      index += 1
+    }
     return nil
   }
 
@@ -153,6 +186,10 @@ public enum StreamingXML {
       text += string
     }
 
+    func parser(_ parser: XMLParser, foundCDATA block: Data) {
+      text += String(decoding: block, as: UTF8.self)
+    }
+
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
       onEnd(path, text)
       if path.count == 1 { rootClosed = true }
@@ -171,6 +208,12 @@ public struct ErrorBody: Sendable, Equatable {
   public var code: String?
   public var message: String?
   public var requestID: String?
+
+  public init(code: String? = nil, message: String? = nil, requestID: String? = nil) {
+    self.code = code
+    self.message = message
+    self.requestID = requestID
+  }
 
   public static func parse(_ bytes: [UInt8]) -> ErrorBody? {
     switch BodySniffer.kind(bytes) {
@@ -195,37 +238,5 @@ public struct ErrorBody: Sendable, Equatable {
     case .empty, .other:
       return nil
     }
-  }
-}
-
-/// Maps an unsuccessful reply to a typed error, the same way for every provider.
-public enum ErrorClassifier {
-  /// - Parameter goneCodes: codes that mean the upload no longer exists, for this call.
-  public static func classify(
-    _ reply: HTTPReply, context: RequestContext, goneCodes: Set<String>, requestIDHeader: String
-  ) -> ProviderError? {
-    guard !(200..<300).contains(reply.status) else { return nil }
-    let body = ErrorBody.parse(reply.body)
-    let code = body?.code
-    let requestID = body?.requestID ?? reply.headers.first(name: requestIDHeader)
-    var message = body?.message ?? ""
-    if message.isEmpty { message = HTTPResponseStatus(statusCode: reply.status).reasonPhrase }
-    let kind: ProviderError.Kind
-    switch reply.status {
-    case 404 where code.map(goneCodes.contains) ?? false: kind = .gone
-    case _ where code == "SlowDown": kind = .retryable
-    case 429, 500...599: kind = .retryable
-    case 401, 403:
-      kind = .accessDenied
-      if code == "RequestTimeTooSkewed" { message += " (this host's clock is more than 15 minutes off)" }
-    case 404: kind = .notFound
-    case 409: kind = .conflict
-    case 400 where code == "InvalidArgument": kind = .invalidArgument
-    case 300...399:
-      kind = .other
-      if let location = reply.headers.first(name: "Location") { message += " (redirected to \(location))" }
-    default: kind = .other
-    }
-    return context.error(kind, message, status: reply.status, code: code, requestID: requestID)
   }
 }

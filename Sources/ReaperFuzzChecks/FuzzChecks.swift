@@ -1,0 +1,53 @@
+import Foundation
+import ReaperConfig
+import ReaperCore
+import ReaperWire
+
+/// What the fuzzers feed arbitrary bytes to. Each must return (with a value or an error) for every input:
+/// a crash, a hang or a runaway allocation is a bug. Shared by the fuzzer and the regression tests.
+public enum FuzzChecks {
+  public enum Target: String, CaseIterable, Sendable {
+    case cdcs, s3, config
+  }
+
+  public static func run(_ target: Target, _ bytes: [UInt8]) {
+    switch target {
+    case .cdcs: cdcs(bytes)
+    case .s3: s3(bytes)
+    case .config: config(bytes)
+    }
+  }
+
+  /// The CDCS JSON list and parts decoders, under both zones that matter.
+  public static func cdcs(_ bytes: [UInt8]) {
+    for zone in [Zone.utc, .fixed(secondsEast: 28_800)] {
+      if let page = try? CDCSDecoder.decodeList(bytes, zone: zone) {
+        // Whatever decoded must be usable downstream without trapping.
+        for entry in page.entries {
+          _ = Timestamp.formatRFC3339(entry.initiated)
+          _ = entry.key.utf8.count
+        }
+      }
+      _ = try? CDCSDecoder.decodeParts(bytes, zone: zone)
+    }
+    _ = ErrorBody.parse(bytes)
+  }
+
+  /// The S3 XML list and parts decoders.
+  public static func s3(_ bytes: [UInt8]) {
+    if let page = try? S3Decoder.decodeList(bytes) {
+      for entry in page.entries { _ = Timestamp.formatRFC3339(entry.initiated) }
+    }
+    _ = try? S3Decoder.decodeParts(bytes)
+    _ = ErrorBody.parse(bytes)
+  }
+
+  /// The config loader, on arbitrary text, with no environment.
+  public static func config(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = try? ConfigLoader.parse(source: text, path: "/nonexistent/fuzz.toml", environment: [:])
+    _ = try? TimeSpan.parse(text)
+    _ = Timestamp.parse(text, zone: .utc)
+    _ = ByteCount.parse(text)
+  }
+}

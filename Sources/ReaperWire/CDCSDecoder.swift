@@ -1,0 +1,145 @@
+import Foundation
+import ReaperCore
+
+/// Decodes CDCS response bodies, tolerating every documented quirk:
+/// a JSON body under any Content-Type (sniffed from the first byte); `IsTruncated` as a boolean or as a string
+/// in any case; numbers as strings; `UploadId` or `UploadID`; a lone `Upload` object instead of an array;
+/// `Initiated` as zone-less ctime (read in the target's zone), RFC 3339 or RFC 1123; URL-encoded keys and markers.
+public enum CDCSDecoder {
+  public struct Entry: Sendable, Equatable {
+    public var key: String
+    public var uploadID: String
+    public var initiated: Date
+  }
+
+  public struct ListPage: Sendable {
+    public var coffer: String?
+    public var entries: [Entry]
+    public var unreadable: [String]
+    public var isTruncated: Bool
+    public var nextMarker: String?
+    public var maxUploads: Int64?
+    public var prefix: String?
+  }
+
+  public struct PartsPage: Sendable {
+    public var parts: [Part]
+    public var isTruncated: Bool
+    public var nextMarker: String?
+  }
+
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+  }
+
+  public static func decodeList(_ bytes: [UInt8], zone: Zone) throws(Failure) -> ListPage {
+    guard BodySniffer.kind(bytes) == .json else {
+      throw Failure("ListMultipartUploads body is not JSON (\(bytes.count) bytes)")
+    }
+    let json: LooseJSON
+    do {
+      json = try LooseJSON.parse(bytes)
+    } catch {
+      throw Failure("ListMultipartUploads body is not valid JSON (\(bytes.count) bytes; truncated?)")
+    }
+    let root = json["ListMultipartUploadsResult"] ?? json
+    guard case .object = root else { throw Failure("ListMultipartUploads body is not a JSON object") }
+    guard let truncated = root["IsTruncated"]?.boolean else {
+      throw Failure("IsTruncated is missing or not a boolean")
+    }
+    // Keys are URL-encoded when the server says so; an absent field means it followed our request.
+    let encoding = root["EncodingType"]?.text
+    let encoded = encoding == nil || encoding?.lowercased() == "url"
+    func decoded(_ text: String?) -> String? {
+      guard let text else { return nil }
+      return encoded ? URLEncoding.decode(text) : text
+    }
+    var entries: [Entry] = []
+    var unreadable: [String] = []
+    let records = root["Upload"]?.elements ?? []
+    entries.reserveCapacity(records.count)
+    for record in records {
+      let rawKey = record["Key"]?.text
+      let uploadID = record["UploadId"]?.text ?? record["UploadID"]?.text
+      let initiatedText = record["Initiated"]?.text
+      guard let rawKey, let key = decoded(rawKey), let uploadID, !uploadID.isEmpty else {
+        unreadable.append("upload record without a readable Key and UploadId (Key \(rawKey ?? "missing"))")
+        continue
+      }
+      guard let initiatedText, let initiated = Timestamp.parse(initiatedText, zone: zone) else {
+        unreadable.append("key \"\(key)\" upload \(uploadID): unreadable Initiated \"\(initiatedText ?? "")\"")
+        continue
+      }
+      entries.append(Entry(key: key, uploadID: uploadID, initiated: initiated))
+    }
+    let nextText = root["NextUploadIdMarker"]?.text
+    var nextMarker: String?
+    if let nextText, !nextText.isEmpty {
+      guard let value = decoded(nextText) else { throw Failure("NextUploadIdMarker has a malformed %-escape") }
+      nextMarker = value
+    }
+    return ListPage(
+      coffer: root["Coffer"]?.text, entries: entries, unreadable: unreadable, isTruncated: truncated,
+      nextMarker: nextMarker, maxUploads: root["MaxUploads"]?.integer, prefix: decoded(root["Prefix"]?.text))
+  }
+
+  /// ListParts, in the JSON form or the older XML page.
+  public static func decodeParts(_ bytes: [UInt8], zone: Zone) throws(Failure) -> PartsPage {
+    switch BodySniffer.kind(bytes) {
+    case .json:
+      let json: LooseJSON
+      do {
+        json = try LooseJSON.parse(bytes)
+      } catch {
+        throw Failure("ListParts body is not valid JSON (\(bytes.count) bytes; truncated?)")
+      }
+      let root = json["ListPartsResult"] ?? json
+      guard let truncated = root["IsTruncated"]?.boolean else {
+        throw Failure("IsTruncated is missing or not a boolean")
+      }
+      var parts: [Part] = []
+      for record in root["Part"]?.elements ?? [] {
+        guard let number = record["PartNumber"]?.integer, let size = record["Size"]?.integer, size >= 0 else {
+          throw Failure("a Part without a numeric PartNumber and Size")
+        }
+        let modified = record["LastModified"]?.text.flatMap { Timestamp.parse($0, zone: zone) }
+        parts.append(Part(number: Int(number), size: size, lastModified: modified))
+      }
+      let next = (root["NextPartNumberMarker"] ?? root["NextMarker"])?.text
+      return PartsPage(parts: parts, isTruncated: truncated, nextMarker: next)
+    case .xml:
+      var parts: [Part] = []
+      var current: (number: Int64?, size: Int64?, modified: Date?) = (nil, nil, nil)
+      var truncated: Bool?
+      var next: String?
+      var malformedPart = false
+      let failure = StreamingXML.parse(
+        bytes,
+        start: { path in if path.last == "Part" { current = (nil, nil, nil) } },
+        end: { path, text in
+          let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+          switch (path.count, path.last) {
+          case (_, "PartNumber"): current.number = Int64(value)
+          case (_, "Size"): current.size = Int64(value)
+          case (_, "LastModified"): current.modified = Timestamp.parse(value, zone: zone)
+          case (_, "Part"):
+            if let number = current.number, let size = current.size {
+              parts.append(Part(number: Int(number), size: size, lastModified: current.modified))
+            } else {
+              malformedPart = true
+            }
+          case (2, "IsTruncated"): truncated = LooseJSON.string(value).boolean
+          case (2, "NextPartNumberMarker"), (2, "NextMarker"): next = value
+          default: break
+          }
+        })
+      if let failure { throw Failure("ListParts XML is malformed: \(failure)") }
+      if malformedPart { throw Failure("a Part without a numeric PartNumber and Size") }
+      guard let truncated else { throw Failure("IsTruncated is missing or not a boolean") }
+      return PartsPage(parts: parts, isTruncated: truncated, nextMarker: next)
+    case .empty, .other:
+      throw Failure("ListParts body is neither JSON nor XML (\(bytes.count) bytes)")
+    }
+  }
+}
