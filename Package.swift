@@ -77,7 +77,7 @@ let package = Package(
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
-    .testTarget(name: "ReaperCoreTests", dependencies: ["ReaperCore"]),
+    .testTarget(name: "ReaperCoreTests", dependencies: ["ReaperCore", "TestSupport"]),
     .testTarget(name: "ReaperConfigTests", dependencies: ["ReaperConfig", "ReaperCore"]),
     // Helpers shared by the test targets: an S3 client that makes real uploads, and the Ceph test cluster.
     .target(

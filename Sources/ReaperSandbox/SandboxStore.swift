@@ -174,43 +174,69 @@ public final class SandboxStore: Sendable {
       state.log.rejectedSignatures += 1
       return fail(403, problem.code, problem.message)
     }
+    let contentType = state.buckets[bucketName]?.quirks.contentType ?? "application/json"
+    let dialect = Dialect(
+      fail: fail,
+      listUploads: { bucket, parameters, state in
+        self.listUploads(bucket, parameters: parameters, state: &state, requestID: requestID)
+      },
+      listParts: { bucket, upload, parameters in self.listParts(bucket, upload: upload, parameters: parameters) },
+      headers: commonHeaders(requestID: requestID, contentType: contentType))
+    return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
+  }
+
+  /// What differs between the CDCS and S3 dialects; the routing, counting and faults around it are shared.
+  private struct Dialect {
+    let fail: (Int, String, String) -> SandboxResponse
+    let listUploads: (SandboxBucket, [String: String], inout State) -> SandboxResponse
+    let listParts: (SandboxBucket, SandboxUpload, [String: String]) -> SandboxResponse
+    let headers: [(String, String)]
+  }
+
+  private func route(
+    _ request: SandboxRequest, bucketName: String, key: String?, query: [(String, String)], dialect: Dialect,
+    state: inout State
+  ) -> SandboxResponse {
     if state.faults.denyBuckets.contains(bucketName) {
-      return fail(403, "AccessDenied", "access to \(bucketName) is denied")
+      return dialect.fail(403, "AccessDenied", "access to \(bucketName) is denied")
     }
     guard let bucket = state.buckets[bucketName] else {
-      return fail(404, "NoSuchBucket", "the coffer \(bucketName) does not exist")
+      return dialect.fail(404, "NoSuchBucket", "the bucket \(bucketName) does not exist")
     }
     let parameters = Dictionary(query, uniquingKeysWith: { first, _ in first })
-
     var response: SandboxResponse
     switch (request.method, key, parameters["uploadId"]) {
     case ("GET", nil, _) where parameters["uploads"] != nil:
       state.log.listUploads += 1
       state.log.listParameterNames.formUnion(parameters.keys)
-      response = listUploads(bucket, parameters: parameters, state: &state, requestID: requestID)
+      response = dialect.listUploads(bucket, parameters, &state)
       if response.status == 200, state.faults.truncateNext > 0 {
         state.faults.truncateNext -= 1
         response.body = Array(response.body.prefix(response.body.count / 2))
       }
     case ("GET", .some(let key), .some(let uploadID)):
       state.log.listParts += 1
-      response = listParts(bucket, key: key, uploadID: uploadID, parameters: parameters, requestID: requestID)
+      // Ceph answers NoSuchKey here; AWS and CDCS NoSuchUpload. The sandbox follows the documents.
+      guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
+        return dialect.fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
+      }
+      response = dialect.listParts(bucket, upload, parameters)
     case ("DELETE", .some(let key), .some(let uploadID)):
       state.log.aborts += 1
       guard let index = bucket.uploads.firstIndex(where: { $0.uploadID == uploadID && $0.key == key }) else {
-        return fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
+        return dialect.fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
       }
       state.buckets[bucketName]?.uploads.remove(at: index)
       state.aborted.append(SandboxAbort(bucket: bucketName, key: key, uploadID: uploadID))
       response = SandboxResponse(status: 204, headers: [], body: [])
     default:
-      return fail(400, "InvalidRequest", "the sandbox does not serve \(request.method) \(path)")
+      return dialect.fail(400, "InvalidRequest", "the sandbox does not serve \(request.method) \(request.uri)")
     }
     if state.faults.resetNext > 0, !response.body.isEmpty {
       state.faults.resetNext -= 1
       response.delivery = .resetMidBody
     }
-    response.headers += commonHeaders(requestID: requestID, contentType: bucket.quirks.contentType)
+    response.headers += dialect.headers
     return response
   }
 
@@ -289,12 +315,12 @@ public final class SandboxStore: Sendable {
   }
 
   private func listParts(
-    _ bucket: SandboxBucket, key: String, uploadID: String, parameters: [String: String], requestID: String
-  ) -> SandboxResponse {
-    guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
-      return error(
-        404, "NoSuchUpload", "the upload does not exist", requestID: requestID, xml: bucket.quirks.errorsAsXML)
-    }
+    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String]
+  )
+    -> SandboxResponse
+  {
+    let key = upload.key
+    let uploadID = upload.uploadID
     let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? parameters["max-count"] ?? "1000") ?? 1000))
     let after = Int(parameters["part-number-marker"] ?? parameters["marker"] ?? "0") ?? 0
     let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
@@ -344,45 +370,14 @@ public final class SandboxStore: Sendable {
       return fail(403, problem.code, problem.message)
     }
     state.log.lastSignedHeaders = SigV4Signer.parseAuthorization(authorization)?.signedHeaders ?? []
-    if state.faults.denyBuckets.contains(bucketName) { return fail(403, "AccessDenied", "Access Denied") }
-    guard let bucket = state.buckets[bucketName] else {
-      return fail(404, "NoSuchBucket", "The specified bucket does not exist")
-    }
-    let parameters = Dictionary(query, uniquingKeysWith: { first, _ in first })
-    var response: SandboxResponse
-    switch (request.method, key, parameters["uploadId"]) {
-    case ("GET", nil, _) where parameters["uploads"] != nil:
-      state.log.listUploads += 1
-      state.log.listParameterNames.formUnion(parameters.keys)
-      response = listUploadsS3(bucket, parameters: parameters, state: &state, requestID: requestID)
-      if response.status == 200, state.faults.truncateNext > 0 {
-        state.faults.truncateNext -= 1
-        response.body = Array(response.body.prefix(response.body.count / 2))
-      }
-    case ("GET", .some(let key), .some(let uploadID)):
-      state.log.listParts += 1
-      guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
-        // Ceph answers NoSuchKey here; AWS NoSuchUpload. The sandbox follows AWS.
-        return fail(404, "NoSuchUpload", "The specified upload does not exist")
-      }
-      response = listPartsS3(bucket, upload: upload, parameters: parameters)
-    case ("DELETE", .some(let key), .some(let uploadID)):
-      state.log.aborts += 1
-      guard let index = bucket.uploads.firstIndex(where: { $0.uploadID == uploadID && $0.key == key }) else {
-        return fail(404, "NoSuchUpload", "The specified upload does not exist")
-      }
-      state.buckets[bucketName]?.uploads.remove(at: index)
-      state.aborted.append(SandboxAbort(bucket: bucketName, key: key, uploadID: uploadID))
-      response = SandboxResponse(status: 204, headers: [], body: [])
-    default:
-      return fail(400, "InvalidRequest", "the sandbox does not serve \(request.method) \(path)")
-    }
-    if state.faults.resetNext > 0, !response.body.isEmpty {
-      state.faults.resetNext -= 1
-      response.delivery = .resetMidBody
-    }
-    response.headers += s3Headers(requestID: requestID)
-    return response
+    let dialect = Dialect(
+      fail: fail,
+      listUploads: { bucket, parameters, state in
+        self.listUploadsS3(bucket, parameters: parameters, state: &state, requestID: requestID)
+      },
+      listParts: { bucket, upload, parameters in self.listPartsS3(bucket, upload: upload, parameters: parameters) },
+      headers: s3Headers(requestID: requestID))
+    return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
   }
 
   private func listUploadsS3(

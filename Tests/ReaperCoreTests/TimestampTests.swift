@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ReaperCore
@@ -110,7 +111,7 @@ struct TimestampTests {
   @Test func civilArithmeticAgreesWithFoundation() throws {
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
-    var generator = SplitMix(seed: 42)
+    var generator = SplitMix64(seed: 42)
     for _ in 0..<2000 {
       let seconds = Int64(generator.next() % 7_000_000_000) - 1_000_000_000
       let date = Date(timeIntervalSince1970: TimeInterval(seconds))
@@ -122,18 +123,5 @@ struct TimestampTests {
         parts.second!)
       #expect(text == expected)
     }
-  }
-}
-
-/// A small deterministic generator, so a failure reproduces.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var value = state
-    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-    return value ^ (value >> 31)
   }
 }
