@@ -48,6 +48,16 @@ let package = Package(
         "ReaperCore", "ReaperConfig", "ReaperProviders", .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // `upload-reaper run`: the service under systemd.
+    .target(
+      name: "ReaperDaemon",
+      dependencies: [
+        "ReaperCore", "ReaperConfig", "ReaperEngine", "ReaperProviders", "ReaperSystemd",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ]
+    ),
     // The built-in local server that speaks the providers' APIs, quirks and faults included.
     .target(
       name: "ReaperSandbox",
@@ -67,11 +77,12 @@ let package = Package(
       providers: [.apt(["libsystemd-dev"])]
     ),
     // The only module that talks to libsystemd.
-    .target(name: "ReaperSystemd", dependencies: ["CSystemd"]),
+    .target(name: "ReaperSystemd", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
     .executableTarget(
       name: "upload-reaper",
       dependencies: [
         "ReaperCore", "ReaperConfig", "ReaperSystemd", "ReaperProviders", "ReaperEngine", "ReaperSandbox",
+        "ReaperDaemon", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -16,6 +16,11 @@ public struct CycleOptions: Sendable {
   /// List mode: parts for every upload, no decisions and no aborts.
   public var listOnly = false
   public var hostClock: @Sendable () -> Date = { Date() }
+  /// Called whenever a request completes: a page, a parts listing, an abort. The daemon's watchdog pings
+  /// only while this keeps being called.
+  public var progress: @Sendable () -> Void = {}
+  /// Once true, no new page is fetched and no new abort started; in-flight work finishes.
+  public var shouldStop: @Sendable () -> Bool = { false }
 
   public init(dryRun: Bool = false, targetFilter: String? = nil, listOnly: Bool = false) {
     self.dryRun = dryRun
@@ -137,6 +142,7 @@ public struct Cycle: Sendable {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       do {
         for try await page in provider.uploads(bucket: bucket, prefix: "") {
+          options.progress()
           let hostNow = options.hostClock()
           let now = page.serverDate ?? hostNow
           if !skewLogged, let serverDate = page.serverDate,
@@ -189,6 +195,7 @@ public struct Cycle: Sendable {
               }
             }
           }
+          if options.shouldStop() { break }
         }
       } catch let error as ProviderError {
         failTarget(target, bucket: bucket, error.description, into: &tally)
@@ -255,6 +262,7 @@ public struct Cycle: Sendable {
         group.addTask {
           do {
             let parts = try await provider.partsSummary(of: upload)
+            options.progress()
             return (index, decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset))
           } catch {
             return (index, .done(partsFailure(upload, selection: selection, error: error, now: now)))
@@ -304,7 +312,7 @@ public struct Cycle: Sendable {
     _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
   ) async {
     guard !candidates.isEmpty else { return }
-    if Task.isCancelled {
+    if Task.isCancelled || options.shouldStop() {
       for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "cycle stopped"), into: &tally) }
       return
     }
@@ -334,7 +342,15 @@ public struct Cycle: Sendable {
           await finish(finished, into: &tally, error: error)
           inFlight -= 1
         }
-        group.addTask { await abort(candidate, provider: provider) }
+        if options.shouldStop() {
+          await finish(record(candidate, .wouldAbort, note: "shutting down"), into: &tally)
+          continue
+        }
+        group.addTask {
+          let result = await abort(candidate, provider: provider)
+          options.progress()
+          return result
+        }
         inFlight += 1
       }
       for await (finished, error) in group { await finish(finished, into: &tally, error: error) }

@@ -78,16 +78,6 @@ enum NotYetAvailable {
   }
 }
 
-struct Run: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Run the daemon: a cycle every interval, under systemd.")
-  @OptionGroup var options: ConfigOption
-
-  func run() async throws {
-    _ = try options.load()
-    try NotYetAvailable.exit("run", landsWith: "the systemd daemon")
-  }
-}
-
 struct Report: AsyncParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Show the last cycles' summaries from state_dir.")
   @OptionGroup var options: ConfigOption

@@ -1,0 +1,102 @@
+import Foundation
+import ReaperSandbox
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `upload-reaper run` with a real NOTIFY_SOCKET: the order and timing of READY, STATUS, WATCHDOG,
+/// RELOADING and STOPPING, reload with a bad config, and a watchdog that goes quiet when the loop is stuck.
+@Suite("The daemon and sd_notify", .serialized)
+struct DaemonTests {
+  struct Daemon {
+    let process: Process
+    let notify: NotifySocket
+    let stderr: Pipe
+    let config: String
+  }
+
+  static func launch(_ setup: EndToEndTests.Setup, watchdogMicroseconds: Int = 1_000_000) throws -> Daemon {
+    let notify = try NotifySocket()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CLITests.binary)
+    process.arguments = ["run", "--config", setup.config]
+    var environment = ProcessInfo.processInfo.environment
+    environment["NOTIFY_SOCKET"] = notify.path
+    environment["WATCHDOG_USEC"] = "\(watchdogMicroseconds)"
+    environment.removeValue(forKey: "JOURNAL_STREAM")
+    environment["SWIFT_BACKTRACE"] = "enable=no"
+    process.environment = environment
+    let stderr = Pipe()
+    process.standardError = stderr
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return Daemon(process: process, notify: notify, stderr: stderr, config: setup.config)
+  }
+
+  @Test func readyStatusWatchdogReloadAndStop() async throws {
+    let setup = try await EndToEndTests.start()
+    defer { Task { await setup.server.stop() } }
+    let daemon = try Self.launch(setup)
+    defer { daemon.notify.stop() }
+    let ready = await daemon.notify.wait(for: { $0.hasPrefix("READY=1") }, within: 10)
+    #expect(ready != nil)
+    let status = await daemon.notify.wait(for: { $0.contains("STATUS=cycle 1:") }, within: 20)
+    let statusText = try #require(status?.text)
+    #expect(
+      statusText.range(
+        of: #"STATUS=cycle 1: 17 uploads, 6 aborted, 1 reported, next in \d+m"#, options: .regularExpression) != nil,
+      "\(statusText)")
+    #expect(Set(setup.server.store.aborted.map(\.uploadID)) == EndToEndTests.expectedAborts)
+
+    // A broken config on SIGHUP: RELOADING with MONOTONIC_USEC, then READY, and the old config keeps running.
+    let good = try String(contentsOfFile: daemon.config, encoding: .utf8)
+    try (good + "\n[[rule]]\nname = \"broken\"\nmax_age = 5\naction = \"abort\"\n").write(
+      toFile: daemon.config, atomically: true, encoding: .utf8)
+    let before = daemon.notify.messages.count
+    kill(daemon.process.processIdentifier, SIGHUP)
+    let reloadFailed = await daemon.notify.wait(for: { $0.contains("config reload failed") }, within: 10)
+    #expect(reloadFailed != nil)
+    let afterReload = daemon.notify.messages.dropFirst(before).map(\.text).filter { !$0.hasPrefix("WATCHDOG") }
+    #expect(afterReload.first?.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") == true, "\(afterReload)")
+    #expect(afterReload.dropFirst().first?.hasPrefix("READY=1") == true, "\(afterReload)")
+    #expect(daemon.process.isRunning)
+
+    // Pings keep coming at about half the period while the loop is idle between cycles.
+    try await Task.sleep(for: .seconds(2))
+    let pings = daemon.notify.messages.filter { $0.text == "WATCHDOG=1" }
+    #expect(pings.count >= 4)
+    let gaps = zip(pings.dropFirst(), pings).map { $0.at - $1.at }
+    #expect(gaps.allSatisfy { $0 < .milliseconds(900) }, "\(gaps)")
+
+    kill(daemon.process.processIdentifier, SIGTERM)
+    let stopping = await daemon.notify.wait(for: { $0.hasPrefix("STOPPING=1") }, within: 10)
+    #expect(stopping != nil)
+    daemon.process.waitUntilExit()
+    #expect(daemon.process.terminationStatus == 0)
+    let log = String(decoding: daemon.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(log.contains("config reload failed"))
+    #expect(log.contains("message_id=3c5e7a9b1d2f4e6a8c0b2d4f6a8c0ea7"))
+    #expect(!log.contains(EndToEndTests.secret))
+  }
+
+  @Test func theWatchdogGoesQuietWhileTheScanLoopIsStuck() async throws {
+    let setup = try await EndToEndTests.start()
+    defer { Task { await setup.server.stop() } }
+    setup.server.store.updateFaults { $0.hang = true }
+    let daemon = try Self.launch(setup)
+    defer {
+      kill(daemon.process.processIdentifier, SIGKILL)
+      daemon.notify.stop()
+    }
+    #expect(await daemon.notify.wait(for: { $0.hasPrefix("READY=1") }, within: 10) != nil)
+    // The first cycle starts two seconds in and hangs on the first request; pings must stop within the period.
+    try await Task.sleep(for: .seconds(6))
+    let pings = daemon.notify.messages.filter { $0.text == "WATCHDOG=1" }
+    let lastPing = try #require(pings.last)
+    #expect(ContinuousClock.now - lastPing.at > .seconds(2), "pings continued while the loop was stuck")
+    #expect(pings.count >= 2, "pings while idle before the cycle")
+    #expect(daemon.process.isRunning)
+  }
+}
