@@ -33,8 +33,14 @@ struct CLITests {
 
   private static func runBlocking(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+    if arguments.first == "__shell__" {
+      // A shell command line instead of the binary, for tests that set up namespaces around it.
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+      process.arguments = ["-c"] + arguments.dropFirst()
+    } else {
+      process.executableURL = URL(fileURLWithPath: binary)
+      process.arguments = arguments
+    }
     var merged = ProcessInfo.processInfo.environment
     merged.removeValue(forKey: "CREDENTIALS_DIRECTORY")
     for (key, value) in environment { merged[key] = value }
