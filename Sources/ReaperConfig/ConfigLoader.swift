@@ -95,7 +95,7 @@ private struct Validator {
 
   static let rootKeys = ["daemon", "safety", "target", "rule"]
   static let daemonKeys = [
-    "interval", "jitter", "concurrency", "state_dir", "dry_run", "cycle_timeout", "max_pages_per_bucket",
+    "interval", "jitter", "concurrency", "state_dir", "dry_run", "cycle_timeout", "max_pages_per_bucket", "shard",
   ]
   static let safetyKeys = ["min_age", "max_aborts_per_cycle", "max_abort_fraction", "recheck_before_abort"]
   static let targetKeys = [
@@ -214,10 +214,18 @@ private struct Validator {
       report(at(section, "cycle_timeout"), "daemon.cycle_timeout", "\(cycleTimeout) is too short: use at least 10s")
     }
     let maxPages = integer(section, "max_pages_per_bucket", range: 1...10_000_000) ?? 100_000
+    var shard = Shard.whole
+    if let text = string(section, "shard") {
+      if let parsed = Shard(parsing: text) {
+        shard = parsed
+      } else {
+        report(at(section, "shard"), "daemon.shard", "\"\(text)\" is not i/n with 1 <= i <= n, such as \"2/3\"")
+      }
+    }
     guard let interval, let jitter, let cycleTimeout else { return nil }
     return DaemonSettings(
       interval: interval, jitter: jitter, concurrency: concurrency, stateDirectory: stateDirectory, dryRun: dryRun,
-      cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages)
+      cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages, shard: shard)
   }
 
   mutating func validateSafety(_ section: Section?) -> SafetySettings? {

@@ -25,6 +25,8 @@ public struct DaemonSettings: Sendable, Hashable {
   public var cycleTimeout: TimeSpan = TimeSpan(seconds: 3600, leadingUnit: .hours)
   /// A bucket walk that needs more pages than this ends with an error (a server paging in circles).
   public var maxPagesPerBucket = 100_000
+  /// Which of n hosts this is; each scans only its share of the (target, bucket) pairs.
+  public var shard = Shard.whole
 }
 
 public struct LoadedConfig: Sendable {

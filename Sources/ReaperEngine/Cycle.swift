@@ -138,7 +138,7 @@ public struct Cycle: Sendable {
     var skewLogged = false
     /// Set when an upload claims to start in the server's future: this target aborts nothing this cycle.
     var clockSuspect: String?
-    for bucket in target.buckets {
+    for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       do {
         for try await page in provider.uploads(bucket: bucket, prefix: "") {

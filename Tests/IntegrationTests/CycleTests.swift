@@ -312,4 +312,19 @@ struct CycleTests {
       #expect(harness.store.requestLog.listUploads == 4)
     }
   }
+
+  @Test func shardsSplitTheBucketsWithoutOverlap() async throws {
+    let names = (0..<6).map { "c-\($0)" }
+    let buckets = names.map { Self.mixedBucket($0, stale: 0, fresh: 2) }
+    try await SandboxHarness.with(buckets) { harness in
+      var seen: [String] = []
+      for index in 1...3 {
+        var config = Self.config(harness, buckets: names, rules: [Self.rule("old")])
+        config.daemon.shard = Shard(index: index, count: 3)
+        let (_, records) = await Self.run(config, harness: harness)
+        seen += Set(records.map(\.upload.bucket)).sorted()
+      }
+      #expect(seen.sorted() == names)
+    }
+  }
 }

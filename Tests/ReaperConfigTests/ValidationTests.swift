@@ -141,6 +141,13 @@ struct ValidationTests {
       message: "out of range 1...10000000")
   }
 
+  @Test func badShard() throws {
+    try expectError(
+      "[daemon]\nshard = \"4/3\"\n" + ConfigFixture.valid(), line: 2, key: "daemon.shard", message: "is not i/n")
+    let loaded = try ConfigFixture("[daemon]\nshard = \"2/3\"\n" + ConfigFixture.valid()).load()
+    #expect(loaded.config.daemon.shard == Shard(index: 2, count: 3))
+  }
+
   @Test func abortFractionOutOfRange() throws {
     try expectError(
       "[safety]\nmax_abort_fraction = 1.5\n" + ConfigFixture.valid(), line: 2, key: "safety.max_abort_fraction",
