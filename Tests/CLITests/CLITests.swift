@@ -135,7 +135,7 @@ struct CLITests {
 
   @Test(
     "commands whose issue has not landed exit 3 and say so",
-    arguments: [["run"], ["report"]])
+    arguments: [["report"]])
   func notYetAvailable(arguments: [String]) async throws {
     let result = try await Self.run(arguments + ["--config", Self.exampleConfig])
     #expect(result.status == 3)
