@@ -39,6 +39,7 @@ public final class ReaperDaemon: Service {
   public var config: ReaperConfig { current.withLock { $0 } }
 
   public func run() async throws {
+    removeUnfinishedReports()
     Systemd.notify("READY=1\nSTATUS=started; first cycle shortly")
     logger.info("upload-reaper started", metadata: ["config": "\(configPath)", "targets": "\(config.targets.count)"])
     await withGracefulShutdownHandler {
@@ -52,6 +53,15 @@ public final class ReaperDaemon: Service {
       self.stopping.store(true, ordering: .relaxed)
       Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing aborts in flight")
       self.logger.notice("shutting down: no new work; aborts in flight finish")
+    }
+  }
+
+  /// A previous process killed mid-cycle (by the watchdog, say) leaves its temporary report behind.
+  func removeUnfinishedReports() {
+    let directory = config.daemon.stateDirectory
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    for name in names where name.hasPrefix(".cycle-") && name.hasSuffix(".tmp") {
+      try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
     }
   }
 
@@ -72,12 +82,27 @@ public final class ReaperDaemon: Service {
       options.shouldStop = { [self] in stopping.load(ordering: .relaxed) }
       ticks.add(1, ordering: .relaxed)
       busy.store(true, ordering: .relaxed)
+      let report: ReportFile?
+      do {
+        report = try ReportFile(directory: config.daemon.stateDirectory, started: Date())
+      } catch {
+        logger.error("cannot write a report in \(config.daemon.stateDirectory): \(error); the cycle runs without one")
+        report = nil
+      }
       let cycle = Cycle(
         config: config, options: options, environment: environment,
         makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket),
-        sink: DiscardingSink(), logger: logger)
+        sink: report.map { $0 as any RecordSink } ?? DiscardingSink(), logger: logger)
       let summary = await cycle.run()
       busy.store(false, ordering: .relaxed)
+      if let report {
+        do {
+          try await report.finish(summary)
+        } catch {
+          logger.error("writing the report \(report.finalPath) failed: \(error)")
+          await report.discard()
+        }
+      }
       let jitter = config.daemon.jitter.seconds > 0 ? Int64.random(in: 0...config.daemon.jitter.seconds) : 0
       let next = config.daemon.interval.seconds + jitter
       delay = .seconds(next)
@@ -141,7 +166,7 @@ public final class ReaperDaemon: Service {
   }
 }
 
-/// The daemon keeps no per-upload output of its own: the journal has the events (reports land with issue 8).
+/// For a cycle whose report cannot be written: the journal still has the events.
 struct DiscardingSink: RecordSink {
   func emit(_ record: UploadRecord) async {}
 }

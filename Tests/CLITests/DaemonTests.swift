@@ -49,6 +49,11 @@ struct DaemonTests {
         of: #"STATUS=cycle 1: 17 uploads, 6 aborted, 1 reported, next in \d+m"#, options: .regularExpression) != nil,
       "\(statusText)")
     #expect(Set(setup.server.store.aborted.map(\.uploadID)) == EndToEndTests.expectedAborts)
+    let reports = try Self.reports(setup)
+    #expect(reports.count == 1)
+    let lines = try String(contentsOfFile: try #require(reports.first), encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 18)
+    #expect(lines.last?.hasPrefix("{\"summary\":{\"targets\":1,\"uploads_seen\":17,") == true)
 
     // A broken config on SIGHUP: RELOADING with MONOTONIC_USEC, then READY, and the old config keeps running.
     let good = try String(contentsOfFile: daemon.config, encoding: .utf8)
@@ -98,5 +103,38 @@ struct DaemonTests {
     #expect(ContinuousClock.now - lastPing.at > .seconds(2), "pings continued while the loop was stuck")
     #expect(pings.count >= 2, "pings while idle before the cycle")
     #expect(daemon.process.isRunning)
+  }
+
+  /// Finished report files in the config's state_dir; temporary files count as a failure.
+  static func reports(_ setup: EndToEndTests.Setup) throws -> [String] {
+    let state = URL(fileURLWithPath: setup.config).deletingLastPathComponent().appendingPathComponent("state").path
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []
+    #expect(!names.contains { $0.hasSuffix(".tmp") }, "a temporary report was left behind: \(names)")
+    return names.filter { $0.hasPrefix("cycle-") && $0.hasSuffix(".jsonl") }.sorted().map { "\(state)/\($0)" }
+  }
+
+  @Test func sigtermInTheMiddleOfACycleLosesNoReport() async throws {
+    let setup = try await EndToEndTests.start()
+    defer { Task { await setup.server.stop() } }
+    setup.server.store.updateFaults { $0.latencyMilliseconds = 250 }
+    let daemon = try Self.launch(setup, watchdogMicroseconds: 10_000_000)
+    defer { daemon.notify.stop() }
+    #expect(await daemon.notify.wait(for: { $0.hasPrefix("READY=1") }, within: 10) != nil)
+    // The first cycle starts two seconds in; at 250 ms a request it is still running a second later.
+    try await Task.sleep(for: .seconds(3))
+    #expect(daemon.notify.messages.allSatisfy { !$0.text.contains("STATUS=cycle") }, "the cycle ended too soon")
+    kill(daemon.process.processIdentifier, SIGTERM)
+    daemon.process.waitUntilExit()
+    #expect(daemon.process.terminationStatus == 0)
+    let reports = try Self.reports(setup)
+    #expect(reports.count == 1)
+    let text = try String(contentsOfFile: try #require(reports.first), encoding: .utf8)
+    let last = try #require(text.split(separator: "\n").last)
+    let summary = try #require(
+      (try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])?["summary"] as? [String: Any])
+    let seen = try #require(summary["uploads_seen"] as? Int)
+    #expect(text.split(separator: "\n").count == seen + 1)
+    // Nothing outside the stale set, whatever was cut short.
+    #expect(Set(setup.server.store.aborted.map(\.uploadID)).isSubset(of: EndToEndTests.expectedAborts))
   }
 }
