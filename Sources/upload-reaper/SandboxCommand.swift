@@ -5,7 +5,7 @@ import UnixSignals
 
 struct Sandbox: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Serve the built-in local CDCS server on 127.0.0.1, for demos and tests.",
+    abstract: "Serve the built-in local server (CDCS and S3 dialects) on 127.0.0.1, for demos and tests.",
     discussion: """
       Without --seed it serves the built-in demo set: a few hundred uploads of mixed ages in two coffers,
       accepting the access key \(SandboxSeed.demoAccessKey). GET /_sandbox/state shows what it holds and what
@@ -49,7 +49,7 @@ struct Sandbox: AsyncParsableCommand {
     if let portFile { try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
     let buckets = contents.buckets.map { "\($0.name) (\($0.uploads.count))" }.joined(separator: ", ")
     FileHandle.standardOutput.write(
-      Data("upload-reaper sandbox: serving CDCS on http://127.0.0.1:\(server.port): \(buckets)\n".utf8))
+      Data("upload-reaper sandbox: serving CDCS and S3 on http://127.0.0.1:\(server.port): \(buckets)\n".utf8))
     for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
     await server.stop()
   }
