@@ -60,8 +60,7 @@ public struct S3TestClient: Sendable {
   public func request(
     _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: [UInt8] = []
   ) async throws -> HTTPReply {
-    let url = URLComponents(string: endpoint)!
-    let host = url.port.map { "\(url.host!):\($0)" } ?? url.host!
+    let host = Endpoint(endpoint).authority()
     let signer = SigV4Signer(
       accessKey: credentials.accessKeyID ?? "", secretKey: credentials.secretAccessKey ?? "", region: "us-east-1")
     let queryText = query.map {

@@ -135,8 +135,6 @@ public struct CDCSProvider: UploadProvider {
 
   /// `host[:port]` exactly as the request will carry it, so the signed value matches.
   static func hostHeader(_ endpoint: String) -> String {
-    guard let url = URLComponents(string: endpoint), let host = url.host else { return endpoint }
-    let defaultPort = url.scheme == "https" ? 443 : 80
-    return url.port.map { $0 == defaultPort ? host : "\(host):\($0)" } ?? host
+    Endpoint(endpoint).authority()
   }
 }

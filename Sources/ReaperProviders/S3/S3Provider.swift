@@ -103,17 +103,13 @@ public struct S3Provider: UploadProvider {
 
   /// Where a request goes: the URL's host and path, per the target's addressing style.
   func address(bucket: String, key: String?) -> (host: String, base: String, path: String) {
-    let endpoint = URLComponents(string: target.endpoint)
-    let scheme = endpoint?.scheme ?? "https"
-    let host = endpoint?.host ?? target.endpoint
-    let defaultPort = scheme == "https" ? 443 : 80
-    let port = endpoint?.port.flatMap { $0 == defaultPort ? nil : $0 }
-    let authority = { (name: String) in port.map { "\(name):\($0)" } ?? name }
+    let endpoint = Endpoint(target.endpoint)
     if target.pathStyle {
-      return (authority(host), "\(scheme)://\(authority(host))", "/\(bucket)" + (key.map { "/\($0)" } ?? ""))
+      let host = endpoint.authority()
+      return (host, "\(endpoint.scheme)://\(host)", "/\(bucket)" + (key.map { "/\($0)" } ?? ""))
     }
-    let virtualHost = authority("\(bucket).\(host)")
-    return (virtualHost, "\(scheme)://\(virtualHost)", "/" + (key ?? ""))
+    let virtualHost = endpoint.authority("\(bucket).\(endpoint.host)")
+    return (virtualHost, "\(endpoint.scheme)://\(virtualHost)", "/" + (key ?? ""))
   }
 
   private func send(

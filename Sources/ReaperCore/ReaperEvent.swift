@@ -1,0 +1,13 @@
+/// The events operators alert on, each with a fixed 128-bit MESSAGE_ID documented in the journal catalog.
+public enum ReaperEvent: String, Sendable, CaseIterable {
+  case uploadReported = "2b6f0e4c9d8a4f1e8b3c5a7d9e1f2a41"
+  case uploadAborted = "7c1d3e5f9a2b4c6d8e0f1a3b5c7d9e52"
+  case abortFailed = "a4e6c8d0f2b44a6c8e0a2c4e6a8c0e63"
+  case circuitBreakerTripped = "d9b7f5e3c1a94b7d5f3e1c9a7b5d3f74"
+  case targetFailed = "5e3a1c9f7d5b4e3a1c9f7d5b3e1a9c85"
+  case cycleFinished = "f1e2d3c4b5a64978a1b2c3d4e5f6a796"
+  case configReloadFailed = "3c5e7a9b1d2f4e6a8c0b2d4f6a8c0ea7"
+  case clockSuspect = "8a6c4e2d0b9f4a7c5e3d1b9f7a5c3eb8"
+
+  public var messageID: String { rawValue }
+}
