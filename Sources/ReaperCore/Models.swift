@@ -17,13 +17,36 @@ public struct Upload: Sendable, Hashable {
   public var key: String
   public var uploadID: String
   public var initiated: Date
+  /// The provider's own id for the upload's object, where the key and upload id do not address it (PDS: the
+  /// file id). nil for cdcs and s3.
+  public var handle: String?
+  /// The last change to the upload as a whole, for providers whose parts carry no time (PDS). Idle time is
+  /// measured from it when no part has a time of its own.
+  public var lastActivity: Activity?
 
-  public init(target: String, bucket: String, key: String, uploadID: String, initiated: Date) {
+  public init(
+    target: String, bucket: String, key: String, uploadID: String, initiated: Date, handle: String? = nil,
+    lastActivity: Activity? = nil
+  ) {
     self.target = target
     self.bucket = bucket
     self.key = key
     self.uploadID = uploadID
     self.initiated = initiated
+    self.handle = handle
+    self.lastActivity = lastActivity
+  }
+}
+
+/// When an upload last changed, and which field said so, because decisions name the field they measured from.
+public struct Activity: Sendable, Hashable {
+  public var date: Date
+  /// The provider's field name, such as `updated_at`, or `created_at` when the server sent no `updated_at`.
+  public var source: String
+
+  public init(date: Date, source: String) {
+    self.date = date
+    self.source = source
   }
 }
 
@@ -56,7 +79,9 @@ public struct PartsSummary: Sendable, Hashable {
 
   public mutating func add(_ part: Part) {
     count += 1
-    bytes += part.size
+    // A hostile or broken server could send sizes that add up past Int64: saturate rather than trap.
+    let (sum, overflow) = bytes.addingReportingOverflow(part.size)
+    bytes = overflow ? (part.size < 0 ? Int64.min : Int64.max) : sum
     highestPartNumber = max(highestPartNumber, part.number)
     if let modified = part.lastModified, newestModified.map({ modified > $0 }) ?? true {
       newestModified = modified

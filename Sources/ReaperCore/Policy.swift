@@ -11,10 +11,15 @@ public enum Policy {
     let age = now.timeIntervalSince(upload.initiated)
     let ageSeconds = Int64(age.rounded(.down))
     let idle = parts.map { summary in
-      // An upload with no parts has been idle since it began; a part stamped before that is a clock fault.
-      now.timeIntervalSince(max(summary.newestModified ?? upload.initiated, upload.initiated))
+      // An upload with no timed parts has been idle since its last recorded activity, else since it began;
+      // a time before the start is a clock fault.
+      now.timeIntervalSince(
+        max(summary.newestModified ?? upload.lastActivity?.date ?? upload.initiated, upload.initiated))
     }
     let idleSeconds = idle.map { Int64($0.rounded(.down)) }
+    // Where the parts carry no time, the reason says which field of the upload idle was measured from.
+    let idleBasis =
+      parts?.newestModified == nil ? upload.lastActivity.map { " (since \($0.source))" } ?? "" : ""
 
     func keep(_ rule: Rule?, _ reason: String) -> Decision {
       Decision(kind: .keep, ruleName: rule?.name, reason: reason, ageSeconds: ageSeconds, idleSeconds: idleSeconds)
@@ -44,8 +49,10 @@ public enum Policy {
     if let maxIdle = rule.maxIdle {
       guard let idle, let idleSeconds else { return keep(rule, "idle time unknown: parts not listed") }
       let shown = TimeSpan.humanize(seconds: idleSeconds, like: maxIdle)
-      guard idle > Double(maxIdle.seconds) else { return keep(rule, "idle \(shown) <= max_idle \(maxIdle)") }
-      reasons.append("idle \(shown) > max_idle \(maxIdle)")
+      guard idle > Double(maxIdle.seconds) else {
+        return keep(rule, "idle \(shown) <= max_idle \(maxIdle)\(idleBasis)")
+      }
+      reasons.append("idle \(shown) > max_idle \(maxIdle)\(idleBasis)")
     }
     if let minBytes = rule.minBytes, minBytes > 0 {
       guard let bytes = parts?.bytes else { return keep(rule, "size unknown: parts not listed") }

@@ -140,8 +140,10 @@ public struct Cycle: Sendable {
     var clockSuspect: String?
     for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
+      // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode must.
+      let reach: [String]? = options.listOnly ? nil : rules.rules.map(\.prefix)
       do {
-        for try await page in provider.uploads(bucket: bucket, prefix: "") {
+        for try await page in provider.uploads(bucket: bucket, prefix: "", within: reach) {
           options.progress()
           let hostNow = options.hostClock()
           let now = page.serverDate ?? hostNow
@@ -384,6 +386,7 @@ public struct Cycle: Sendable {
       switch try await provider.abort(current.upload) {
       case .aborted: return (record(current, .aborted), nil)
       case .gone: return (record(current, .gone, note: "already gone (completed or aborted elsewhere)"), nil)
+      case .changed(let why): return (record(current, .skippedRecheck, note: why), nil)
       }
     } catch {
       return (record(current, .failed, note: "abort failed: \(error.message)"), error.description)

@@ -13,8 +13,8 @@ public enum Providers {
       case .s3:
         return S3Provider(target: target, credentials: credentials, transport: transport, maximumPages: maximumPages)
       case .pds:
-        throw EngineError(
-          "target \(target.name): the \(target.provider.rawValue) provider is not available in this build yet")
+        return PDSProvider(
+          target: target, credentials: credentials, transport: transport, maximumPages: maximumPages)
       }
     }
   }

@@ -23,10 +23,13 @@ public struct PartPage: Sendable {
   public init(parts: [Part]) { self.parts = parts }
 }
 
-public enum AbortResult: String, Sendable {
+public enum AbortResult: Sendable, Equatable {
   case aborted
   /// It had already completed or been aborted elsewhere (NoSuchUpload).
   case gone
+  /// The provider's own last look found the upload alive and changed since it was listed, so nothing was
+  /// cancelled (PDS re-reads the file before deleting it). The reason says what changed.
+  case changed(String)
 }
 
 /// What every provider offers. Listings are pulled page by page, so a walk over millions of uploads
@@ -34,11 +37,18 @@ public enum AbortResult: String, Sendable {
 public protocol UploadProvider: Sendable {
   var target: Target { get }
   func uploads(bucket: String, prefix: String) -> Pages<UploadPage>
+  /// The same walk, told which key prefixes some rule could select (`within`), so that a provider walking a
+  /// folder tree (PDS) can skip folders no rule can reach. nil: walk everything. Flat listings ignore it.
+  func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage>
   func parts(of upload: Upload) -> Pages<PartPage>
   func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult
 }
 
 extension UploadProvider {
+  public func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage> {
+    uploads(bucket: bucket, prefix: prefix)
+  }
+
   /// Every part of `upload`, folded page by page.
   public func partsSummary(of upload: Upload) async throws(ProviderError) -> PartsSummary {
     var summary = PartsSummary()
@@ -57,64 +67,95 @@ extension UploadProvider {
   }
 }
 
+/// A listing that is a walk rather than one chain of markers (a folder tree, say). Each call to `next` makes at
+/// most one request and returns its page, or nil when the walk is over. A walk serves one iteration only, so
+/// it keeps its own state; it is responsible for its own bounds and for detecting markers that do not advance.
+public protocol PageWalk<Page>: AnyObject {
+  associatedtype Page: Sendable
+  func next() async throws(ProviderError) -> Page?
+}
+
 /// A paged listing driven by an opaque marker. It ends with an error, never a loop, when the server hands
 /// back a marker it has already given (a stalled or cycling marker), and it stops after `maximumPages`.
+/// Or a `PageWalk`, made afresh for each iteration.
 public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
   public typealias Element = Page
 
   /// Fetches the page after `marker` (nil for the first) and returns it with the next marker, or nil at the end.
   public typealias Fetch = @Sendable (_ marker: String?) async throws(ProviderError) -> (Page, next: String?)
 
-  let fetch: Fetch
-  let maximumPages: Int
-  /// Builds the error for a marker that did not advance.
-  let stalled: @Sendable (_ marker: String) -> ProviderError
+  enum Source: Sendable {
+    /// `stalled` builds the error for a marker that did not advance.
+    case chain(fetch: Fetch, maximumPages: Int, stalled: @Sendable (_ marker: String) -> ProviderError)
+    case walk(@Sendable () -> any PageWalk<Page>)
+  }
+
+  let source: Source
 
   public init(
     maximumPages: Int = 100_000, stalled: @escaping @Sendable (_ marker: String) -> ProviderError,
     fetch: @escaping Fetch
   ) {
-    self.fetch = fetch
-    self.maximumPages = maximumPages
-    self.stalled = stalled
+    source = .chain(fetch: fetch, maximumPages: maximumPages, stalled: stalled)
   }
 
-  public func makeAsyncIterator() -> Iterator { Iterator(pages: self) }
+  public init(walk: @escaping @Sendable () -> any PageWalk<Page>) {
+    source = .walk(walk)
+  }
+
+  public func makeAsyncIterator() -> Iterator { Iterator(source: source) }
 
   public struct Iterator: AsyncIteratorProtocol {
-    let pages: Pages
+    let source: Source
     var marker: String?
     var finished = false
     var count = 0
     /// Every marker handed out so far: a repeat means the server is going round in circles.
     var seen: Set<String> = []
+    var walk: (any PageWalk<Page>)?
 
-    init(pages: Pages) { self.pages = pages }
+    init(source: Source) { self.source = source }
 
     public mutating func next() async throws -> Page? {
       guard !finished else { return nil }
-      if count >= pages.maximumPages {
-        finished = true
-        throw pages.stalled("page limit \(pages.maximumPages) reached after marker \(marker ?? "")")
-      }
-      count += 1
-      let (page, next): (Page, String?)
-      do {
-        (page, next) = try await pages.fetch(marker)
-      } catch {
-        finished = true
-        throw error
-      }
-      if let next {
-        guard seen.insert(next).inserted, next != marker else {
+      switch source {
+      case .walk(let makeWalk):
+        let current = walk ?? makeWalk()
+        walk = current
+        do {
+          guard let page = try await current.next() else {
+            finished = true
+            return nil
+          }
+          return page
+        } catch {
           finished = true
-          throw pages.stalled(next)
+          throw error
         }
-        marker = next
-      } else {
-        finished = true
+      case .chain(let fetch, let maximumPages, let stalled):
+        if count >= maximumPages {
+          finished = true
+          throw stalled("page limit \(maximumPages) reached after marker \(marker ?? "")")
+        }
+        count += 1
+        let (page, next): (Page, String?)
+        do {
+          (page, next) = try await fetch(marker)
+        } catch {
+          finished = true
+          throw error
+        }
+        if let next {
+          guard seen.insert(next).inserted, next != marker else {
+            finished = true
+            throw stalled(next)
+          }
+          marker = next
+        } else {
+          finished = true
+        }
+        return page
       }
-      return page
     }
   }
 }
