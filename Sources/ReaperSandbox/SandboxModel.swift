@@ -27,6 +27,12 @@ public struct SandboxUpload: Sendable, Hashable, Codable {
     self.parts = parts
   }
 
+  /// The id of the uploading file the PDS dialect shows for this upload, derived from the upload id.
+  public var fileID: String { SandboxIDs.make("file:" + uploadID) }
+
+  /// When the PDS dialect says the file last changed: its newest part, or its start.
+  public var updated: Date { parts.map(\.lastModified).reduce(initiated, max) }
+
   /// Uploads are listed by key (byte order), then by time of initiation, as S3 and CDCS do.
   static func precedes(_ lhs: SandboxUpload, _ rhs: SandboxUpload) -> Bool {
     if !lhs.key.utf8.elementsEqual(rhs.key.utf8) { return lhs.key.utf8.lexicographicallyPrecedes(rhs.key.utf8) }
@@ -65,6 +71,58 @@ public struct CDCSQuirks: Sendable, Hashable, Codable {
   public init() {}
 }
 
+/// A finished file in a drive (PDS status `available`), as a completed upload leaves it. The CDCS and S3
+/// dialects do not show files; the PDS dialect lists them beside the uploads, and must never see them deleted.
+public struct SandboxFile: Sendable, Hashable, Codable {
+  public var key: String
+  public var fileID: String
+  public var size: Int64
+  public var created: Date
+  public var updated: Date
+
+  public init(key: String, fileID: String? = nil, size: Int64, created: Date, updated: Date? = nil) {
+    self.key = key
+    self.fileID = fileID ?? SandboxIDs.make("available:" + key)
+    self.size = size
+    self.created = created
+    self.updated = updated ?? created
+  }
+}
+
+/// How a drive's PDS answers deviate from the tidy case.
+public struct PDSQuirks: Sendable, Hashable, Codable {
+  /// At most this many entries a `file/list` page, whatever `limit` asks.
+  public var pageLimit: Int?
+  /// At most this many parts a `list_uploaded_parts` page.
+  public var partsPageLimit: Int?
+  /// `file/delete` answers 202 with an `async_task_id` instead of 204.
+  public var asyncDelete = false
+  /// The status `NotFound.UploadId` comes with: 404 as documented, 400 as also seen.
+  public var missingUploadStatus = 404
+  /// File records leave out `updated_at`.
+  public var omitUpdatedAt = false
+  /// `next_part_number_marker` as a JSON number (the API table's type), not the opaque string of the sample.
+  public var numericPartMarkers = false
+
+  public init() {}
+}
+
+/// Ids shaped like PDS's (40 hex digits), the same for the same name every run.
+public enum SandboxIDs {
+  public static func make(_ name: String) -> String {
+    var output = ""
+    for seed: UInt64 in [0xCBF2_9CE4_8422_2325, 0x8422_2325_CBF2_9CE4, 0x9E37_79B9_7F4A_7C15] {
+      var hash = seed
+      for byte in name.utf8 {
+        hash ^= UInt64(byte)
+        hash &*= 0x100_0000_01B3
+      }
+      output += String(format: "%016llx", hash)
+    }
+    return String(output.prefix(40))
+  }
+}
+
 /// Faults the sandbox injects, switched on and off while it runs.
 public struct SandboxFaults: Sendable, Hashable, Codable {
   /// The next N requests get 503 ServiceUnavailable.
@@ -87,28 +145,46 @@ public struct SandboxFaults: Sendable, Hashable, Codable {
   public var denyBuckets: [String] = []
   /// Answer nothing at all (requests hang until the client gives up).
   public var hang = false
+  /// PDS: every access token is answered 401 AccessTokenExpired.
+  public var expireTokens = false
+  /// PDS: the uploading files at these paths complete just as `file/get` asks about them, as a client
+  /// finishing its upload between the reaper's listing and its cancelling would make them.
+  public var completeOnGet: [String] = []
 
   public init() {}
 }
 
+/// A coffer (CDCS), bucket (S3) or drive (PDS, whose folders are the `/`-separated steps of the keys).
 public struct SandboxBucket: Sendable, Hashable {
   public var name: String
   public var quirks: CDCSQuirks
   /// Kept sorted by `SandboxUpload.precedes`.
   public var uploads: [SandboxUpload]
+  /// Finished files, seen only by the PDS dialect.
+  public var files: [SandboxFile]
+  public var pds: PDSQuirks
 
-  public init(name: String, quirks: CDCSQuirks = CDCSQuirks(), uploads: [SandboxUpload]) {
+  public init(
+    name: String, quirks: CDCSQuirks = CDCSQuirks(), uploads: [SandboxUpload], files: [SandboxFile] = [],
+    pds: PDSQuirks = PDSQuirks()
+  ) {
     self.name = name
     self.quirks = quirks
     self.uploads = uploads.sorted(by: SandboxUpload.precedes)
+    self.files = files
+    self.pds = pds
   }
 }
 
-/// An abort the sandbox carried out, for tests to compare with what the reaper claims.
+/// An abort the sandbox carried out, for tests to compare with what the reaper claims. A PDS delete also
+/// names the file, and an `available` file deleted (a false abort) shows with an empty upload id.
 public struct SandboxAbort: Sendable, Hashable, Codable {
   public var bucket: String
   public var key: String
   public var uploadID: String
+  public var fileID: String? = nil
+  /// Whether a PDS delete asked to skip the recycle bin.
+  public var permanently: Bool? = nil
 }
 
 /// Counters of what clients asked, so tests can check how the reaper talks to a server.
@@ -122,6 +198,12 @@ public struct SandboxRequestLog: Sendable, Hashable, Codable {
   public var listParameterNames: Set<String> = []
   /// The headers the last accepted S3 request signed.
   public var lastSignedHeaders: [String] = []
+  /// PDS: `file/list` calls for folders (`listUploads` counts those for uploading files), `file/get` calls,
+  /// refused tokens, and every folder path that was listed, `/` for the root.
+  public var listFolders = 0
+  public var gets = 0
+  public var rejectedTokens = 0
+  public var listedFolders: Set<String> = []
 }
 
 // Seed files and the control endpoint give only the switches they change; the rest keep their defaults.
@@ -157,5 +239,21 @@ extension SandboxFaults {
     repeatFirstPageNext = try container.decodeIfPresent(Int.self, forKey: .repeatFirstPageNext) ?? 0
     denyBuckets = try container.decodeIfPresent([String].self, forKey: .denyBuckets) ?? []
     hang = try container.decodeIfPresent(Bool.self, forKey: .hang) ?? false
+    expireTokens = try container.decodeIfPresent(Bool.self, forKey: .expireTokens) ?? false
+    completeOnGet = try container.decodeIfPresent([String].self, forKey: .completeOnGet) ?? []
+  }
+}
+
+extension PDSQuirks {
+  public init(from decoder: Decoder) throws {
+    self.init()
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    pageLimit = try container.decodeIfPresent(Int.self, forKey: .pageLimit) ?? pageLimit
+    partsPageLimit = try container.decodeIfPresent(Int.self, forKey: .partsPageLimit) ?? partsPageLimit
+    asyncDelete = try container.decodeIfPresent(Bool.self, forKey: .asyncDelete) ?? asyncDelete
+    missingUploadStatus =
+      try container.decodeIfPresent(Int.self, forKey: .missingUploadStatus) ?? missingUploadStatus
+    omitUpdatedAt = try container.decodeIfPresent(Bool.self, forKey: .omitUpdatedAt) ?? omitUpdatedAt
+    numericPartMarkers = try container.decodeIfPresent(Bool.self, forKey: .numericPartMarkers) ?? numericPartMarkers
   }
 }

@@ -7,15 +7,19 @@ public struct SandboxSeed: Sendable {
   public var buckets: [SandboxBucket]
   /// access key id → secret key.
   public var credentials: [String: String]
+  /// Bearer tokens for the PDS dialect.
+  public var accessTokens: [String]
 
-  public init(buckets: [SandboxBucket], credentials: [String: String]) {
+  public init(buckets: [SandboxBucket], credentials: [String: String], accessTokens: [String] = []) {
     self.buckets = buckets
     self.credentials = credentials
+    self.accessTokens = accessTokens
   }
 
   /// The demo credentials. They guard nothing: the sandbox listens on 127.0.0.1 and holds no data.
   public static let demoAccessKey = "AKIDSANDBOXDEMO"
   public static let demoSecretKey = "sandbox-demo-secret"
+  public static let demoAccessToken = "sandbox-demo-access-token"
 
   public var uploadCount: Int { buckets.reduce(0) { $0 + $1.uploads.count } }
 
@@ -23,10 +27,12 @@ public struct SandboxSeed: Sendable {
 
   /// The seed file format (times may be absolute, or an `age` before the moment the sandbox starts):
   /// ```json
-  /// {"credentials": [{"access_key_id": "AK", "secret_access_key": "SK"}],
+  /// {"credentials": [{"access_key_id": "AK", "secret_access_key": "SK"}], "access_tokens": ["pds-token"],
   ///  "buckets": [{"name": "demo-1250000000", "quirks": {"initiated_format": "ctime", "page_limit": 7},
+  ///    "pds_quirks": {"page_limit": 2, "parts_page_limit": 3},
   ///    "uploads": [{"key": "tmp/a.bin", "upload_id": "optional", "age": "36h",
-  ///                 "parts": [{"size": 5242880, "age": "30h"}]}]}]}
+  ///                 "parts": [{"size": 5242880, "age": "30h"}]}],
+  ///    "files": [{"key": "photos/done.jpg", "size": 1024, "age": "90d"}]}]}
   /// ```
   public static func load(path: String, now: Date) throws -> SandboxSeed {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -43,6 +49,7 @@ public struct SandboxSeed: Sendable {
     var credentials: [String: String] = [:]
     for pair in file.credentials ?? [] { credentials[pair.accessKeyId] = pair.secretAccessKey }
     if credentials.isEmpty { credentials[demoAccessKey] = demoSecretKey }
+    let tokens = file.accessTokens ?? [demoAccessToken]
     var buckets: [SandboxBucket] = []
     var counter = 0
     for bucket in file.buckets {
@@ -59,9 +66,17 @@ public struct SandboxSeed: Sendable {
           SandboxUpload(
             key: upload.key, uploadID: upload.uploadId ?? uploadID(counter), initiated: initiated, parts: parts))
       }
-      buckets.append(SandboxBucket(name: bucket.name, quirks: bucket.quirks ?? CDCSQuirks(), uploads: uploads))
+      var files: [SandboxFile] = []
+      for file in bucket.files ?? [] {
+        let created = try time(file.created, age: file.age, now: now, what: "\(bucket.name)/\(file.key)")
+        files.append(SandboxFile(key: file.key, size: file.size ?? 0, created: created))
+      }
+      buckets.append(
+        SandboxBucket(
+          name: bucket.name, quirks: bucket.quirks ?? CDCSQuirks(), uploads: uploads, files: files,
+          pds: bucket.pdsQuirks ?? PDSQuirks()))
     }
-    return SandboxSeed(buckets: buckets, credentials: credentials)
+    return SandboxSeed(buckets: buckets, credentials: credentials, accessTokens: tokens)
   }
 
   private static func time(_ text: String?, age: String?, now: Date, what: String) throws -> Date {
@@ -90,7 +105,16 @@ public struct SandboxSeed: Sendable {
     struct Bucket: Decodable {
       var name: String
       var quirks: CDCSQuirks?
+      var pdsQuirks: PDSQuirks?
       var uploads: [Upload]
+      var files: [File]?
+    }
+    /// A finished PDS file.
+    struct File: Decodable {
+      var key: String
+      var size: Int64?
+      var created: String?
+      var age: String?
     }
     struct Upload: Decodable {
       var key: String
@@ -106,6 +130,7 @@ public struct SandboxSeed: Sendable {
       var age: String?
     }
     var credentials: [Credential]?
+    var accessTokens: [String]?
     var buckets: [Bucket]
   }
 
@@ -184,8 +209,60 @@ public struct SandboxSeed: Sendable {
       buckets: [
         SandboxBucket(name: "demo-1250000000", quirks: demo, uploads: byBucket["demo-1250000000"] ?? []),
         SandboxBucket(name: "media-1250000000", quirks: media, uploads: byBucket["media-1250000000"] ?? []),
+        demoDrive(now: now),
       ],
-      credentials: [demoAccessKey: demoSecretKey])
+      credentials: [demoAccessKey: demoSecretKey], accessTokens: [demoAccessToken])
+  }
+
+  /// The demo's PDS drive id.
+  public static let demoDriveID = "9001"
+
+  /// A PDS drive of nested folders: uploads abandoned and alive, finished files beside them (some of them
+  /// old, which nothing may touch), and folders that no demo rule reaches, which the walk never enters.
+  static func demoDrive(now: Date) -> SandboxBucket {
+    var random = DemoRandom(seed: 9001)
+    let hour: TimeInterval = 3600
+    let day = 24 * hour
+    let shapes: [(folder: String, name: String, count: Int, ages: ClosedRange<TimeInterval>, idle: TimeInterval)] = [
+      ("相册/2026/春节 视频/", "IMG_", 24, (1 * hour)...(6 * day), 3 * day),
+      ("相册/2026/旅行 Travel/", "DSC ", 16, (1 * hour)...(6 * day), 3 * day),
+      ("tmp/", "scratch-", 12, (2 * hour)...(3 * day), 2 * day),
+      ("tmp/keep/", "pinned-", 3, (3 * day)...(9 * day), 9 * day),
+      ("backups/db/2026-11/", "dump-", 10, (1 * day)...(30 * day), 30 * day),
+      ("文档/报告 2026/", "季度报告 ", 6, (1 * day)...(20 * day), 20 * day),
+      ("", "未命名 upload ", 2, (2 * day)...(4 * day), 4 * day),
+    ]
+    var uploads: [SandboxUpload] = []
+    var files: [SandboxFile] = []
+    var counter = 0
+    for shape in shapes {
+      for index in 0..<shape.count {
+        counter += 1
+        let age = random.uniform(shape.ages)
+        let newest = min(age, random.uniform((0.5 * hour)...shape.idle))
+        let count = Int(random.next() % 5)
+        let parts = (0..<count).map { number in
+          SandboxPart(
+            number: number + 1, size: Int64(1 + random.next() % 16) << 20,
+            lastModified: now.addingTimeInterval(-(newest + TimeInterval(count - 1 - number) * 60)))
+        }
+        uploads.append(
+          SandboxUpload(
+            key: "\(shape.folder)\(shape.name)\(1000 + index).bin", uploadID: "pds-" + uploadID(90_000 + counter),
+            initiated: now.addingTimeInterval(-age), parts: parts))
+        // Finished files live beside the uploads, some older than any rule's max_age.
+        if index % 3 == 0 {
+          files.append(
+            SandboxFile(
+              key: "\(shape.folder)\(shape.name)\(5000 + index) done.bin", size: Int64(1 + random.next() % 64) << 20,
+              created: now.addingTimeInterval(-random.uniform((1 * day)...(400 * day)))))
+        }
+      }
+    }
+    var quirks = PDSQuirks()
+    quirks.pageLimit = 10
+    quirks.partsPageLimit = 3
+    return SandboxBucket(name: demoDriveID, uploads: uploads, files: files, pds: quirks)
   }
 }
 

@@ -43,6 +43,8 @@ public final class SandboxStore: Sendable {
   struct State: Sendable {
     var buckets: [String: SandboxBucket]
     var credentials: [String: String]
+    /// PDS Bearer tokens the sandbox accepts.
+    var accessTokens: Set<String>
     var faults = SandboxFaults()
     var aborted: [SandboxAbort] = []
     var log = SandboxRequestLog()
@@ -55,16 +57,19 @@ public final class SandboxStore: Sendable {
   private let state: Mutex<State>
   let clock: @Sendable () -> Date
 
-  /// - Parameter credentials: access key id → secret key.
+  /// - Parameters:
+  ///   - credentials: access key id → secret key.
+  ///   - accessTokens: the Bearer tokens the PDS dialect accepts.
   public init(
-    buckets: [SandboxBucket], credentials: [String: String], clock: @escaping @Sendable () -> Date = { Date() }
+    buckets: [SandboxBucket], credentials: [String: String], accessTokens: [String] = [],
+    clock: @escaping @Sendable () -> Date = { Date() }
   ) {
     var known: [String: SandboxUpload] = [:]
     for bucket in buckets { for upload in bucket.uploads { known[upload.uploadID] = upload } }
     state = Mutex(
       State(
         buckets: Dictionary(buckets.map { ($0.name, $0) }, uniquingKeysWith: { $1 }), credentials: credentials,
-        known: known))
+        accessTokens: Set(accessTokens), known: known))
     self.clock = clock
   }
 
@@ -88,6 +93,20 @@ public final class SandboxStore: Sendable {
     state.withLock { $0.buckets[bucket]?.uploads ?? [] }
   }
 
+  /// The finished files of a drive.
+  public func files(in bucket: String) -> [SandboxFile] {
+    state.withLock { $0.buckets[bucket]?.files ?? [] }
+  }
+
+  /// Replaces the Bearer tokens the PDS dialect accepts, as a token service rotating them would.
+  public func setAccessTokens(_ tokens: [String]) {
+    state.withLock { $0.accessTokens = Set(tokens) }
+  }
+
+  public func setPDSQuirks(_ quirks: PDSQuirks, for bucket: String) {
+    state.withLock { $0.buckets[bucket]?.pds = quirks }
+  }
+
   public func setQuirks(_ quirks: CDCSQuirks, for bucket: String) {
     state.withLock { $0.buckets[bucket]?.quirks = quirks }
   }
@@ -106,9 +125,21 @@ public final class SandboxStore: Sendable {
     }
   }
 
-  /// Completes an upload, as its client would: it leaves the in-progress list without being aborted.
+  /// Completes an upload, as its client would: it leaves the in-progress list without being aborted, and
+  /// (seen through PDS) its file stays, finished.
   public func complete(uploadID: String, in bucket: String) {
-    state.withLock { $0.buckets[bucket]?.uploads.removeAll { $0.uploadID == uploadID } }
+    state.withLock { Self.complete(uploadID: uploadID, in: bucket, at: clock(), state: &$0) }
+  }
+
+  static func complete(uploadID: String, in bucket: String, at now: Date, state: inout State) {
+    guard let index = state.buckets[bucket]?.uploads.firstIndex(where: { $0.uploadID == uploadID }),
+      let upload = state.buckets[bucket]?.uploads.remove(at: index)
+    else { return }
+    state.buckets[bucket]?.files.append(
+      SandboxFile(
+        key: upload.key, fileID: upload.fileID, size: upload.parts.reduce(0) { $0 + $1.size },
+        created: upload.initiated,
+        updated: max(now, upload.updated)))
   }
 
   // MARK: requests
@@ -119,7 +150,9 @@ public final class SandboxStore: Sendable {
     return state.withLock { state in
       state.log.total += 1
       state.requestCounter += 1
-      var response = serve(request, path: path, query: query, state: &state)
+      var response =
+        path.hasPrefix("/v2/")
+        ? servePDS(request, path: path, state: &state) : serve(request, path: path, query: query, state: &state)
       response.delayMilliseconds = state.faults.latencyMilliseconds
       if state.faults.hang { response.delivery = .hang }
       return response
@@ -144,20 +177,7 @@ public final class SandboxStore: Sendable {
         : error(status, code, message, requestID: requestID, xml: asXML)
     }
 
-    // Faults come before everything but routing, as a struggling front end would answer.
-    if state.faults.failNext > 0 {
-      state.faults.failNext -= 1
-      return fail(503, "ServiceUnavailable", "injected: service unavailable")
-    }
-    if state.faults.throttleNext > 0 {
-      state.faults.throttleNext -= 1
-      var response = fail(429, "SlowDown", "injected: slow down")
-      response.headers.append(("Retry-After", "1"))
-      return response
-    }
-    if state.faults.errorRate > 0, Double.random(in: 0..<1, using: &state.random) < state.faults.errorRate {
-      return fail(503, "ServiceUnavailable", "injected: random failure")
-    }
+    if let injected = injectedFault(&state, throttleCode: "SlowDown", fail: fail) { return injected }
 
     guard let authorization = request.header("Authorization") else {
       return fail(403, "AccessDenied", "missing Authorization")
@@ -183,6 +203,26 @@ public final class SandboxStore: Sendable {
       listParts: { bucket, upload, parameters in self.listParts(bucket, upload: upload, parameters: parameters) },
       headers: commonHeaders(requestID: requestID, contentType: contentType))
     return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
+  }
+
+  /// Faults come before everything but routing, as a struggling front end would answer, in every dialect.
+  func injectedFault(
+    _ state: inout State, throttleCode: String, fail: (Int, String, String) -> SandboxResponse
+  ) -> SandboxResponse? {
+    if state.faults.failNext > 0 {
+      state.faults.failNext -= 1
+      return fail(503, "ServiceUnavailable", "injected: service unavailable")
+    }
+    if state.faults.throttleNext > 0 {
+      state.faults.throttleNext -= 1
+      var response = fail(429, throttleCode, "injected: slow down")
+      response.headers.append(("Retry-After", "1"))
+      return response
+    }
+    if state.faults.errorRate > 0, Double.random(in: 0..<1, using: &state.random) < state.faults.errorRate {
+      return fail(503, "ServiceUnavailable", "injected: random failure")
+    }
+    return nil
   }
 
   /// What differs between the CDCS and S3 dialects; the routing, counting and faults around it are shared.
@@ -567,15 +607,19 @@ public final class SandboxStore: Sendable {
     case ("GET", "/_sandbox/state"):
       let snapshot = state.withLock { state in
         Snapshot(
-          buckets: state.buckets.mapValues(\.uploads), aborted: state.aborted, faults: state.faults, requests: state.log
-        )
+          buckets: state.buckets.mapValues(\.uploads),
+          files: state.buckets.mapValues(\.files).filter { !$0.value.isEmpty },
+          aborted: state.aborted, faults: state.faults, requests: state.log)
       }
       encoder.dateEncodingStrategy = .iso8601
       return json(200, (try? encoder.encode(snapshot)) ?? Data())
     case ("GET", "/_sandbox/faults"):
       return json(200, (try? encoder.encode(faults)) ?? Data())
     case ("PUT", "/_sandbox/faults"), ("POST", "/_sandbox/faults"):
-      guard let newFaults = try? JSONDecoder().decode(SandboxFaults.self, from: Data(request.body)) else {
+      // fail_next as the README writes it, and failNext as the state shows it, both.
+      let decoder = JSONDecoder()
+      decoder.keyDecodingStrategy = .convertFromSnakeCase
+      guard let newFaults = try? decoder.decode(SandboxFaults.self, from: Data(request.body)) else {
         return json(400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a faults object\"}".utf8))
       }
       faults = newFaults
@@ -587,6 +631,8 @@ public final class SandboxStore: Sendable {
 
   struct Snapshot: Encodable {
     var buckets: [String: [SandboxUpload]]
+    /// Finished PDS files, by drive.
+    var files: [String: [SandboxFile]]
     var aborted: [SandboxAbort]
     var faults: SandboxFaults
     var requests: SandboxRequestLog

@@ -5,11 +5,12 @@ import UnixSignals
 
 struct Sandbox: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Serve the built-in local server (CDCS and S3 dialects) on 127.0.0.1, for demos and tests.",
+    abstract: "Serve the built-in local server (CDCS, S3 and PDS dialects) on 127.0.0.1, for demos and tests.",
     discussion: """
-      Without --seed it serves the built-in demo set: a few hundred uploads of mixed ages in two coffers,
-      accepting the access key \(SandboxSeed.demoAccessKey). GET /_sandbox/state shows what it holds and what
-      was aborted; PUT /_sandbox/faults switches faults on and off. It runs until SIGINT or SIGTERM.
+      Without --seed it serves the built-in demo set: a few hundred uploads of mixed ages in two coffers and
+      a PDS drive (\(SandboxSeed.demoDriveID)), accepting the access key \(SandboxSeed.demoAccessKey) and the
+      access token \(SandboxSeed.demoAccessToken). GET /_sandbox/state shows what it holds and what was
+      aborted or deleted; PUT /_sandbox/faults switches faults on and off. It runs until SIGINT or SIGTERM.
       """)
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
   @Option(help: ArgumentHelp("JSON file of buckets and uploads to serve.", valueName: "file")) var seed: String?
@@ -36,7 +37,8 @@ struct Sandbox: AsyncParsableCommand {
       Console.error("upload-reaper sandbox: \(error)")
       throw ExitCode(ExitStatus.badConfig)
     }
-    let store = SandboxStore(buckets: contents.buckets, credentials: contents.credentials)
+    let store = SandboxStore(
+      buckets: contents.buckets, credentials: contents.credentials, accessTokens: contents.accessTokens)
     store.updateFaults { faults in
       faults.errorRate = errorRate
       faults.latencyMilliseconds = latencyMs
@@ -49,7 +51,7 @@ struct Sandbox: AsyncParsableCommand {
     if let portFile { try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
     let buckets = contents.buckets.map { "\($0.name) (\($0.uploads.count))" }.joined(separator: ", ")
     FileHandle.standardOutput.write(
-      Data("upload-reaper sandbox: serving CDCS and S3 on http://127.0.0.1:\(server.port): \(buckets)\n".utf8))
+      Data("upload-reaper sandbox: serving CDCS, S3 and PDS on http://127.0.0.1:\(server.port): \(buckets)\n".utf8))
     for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
     await server.stop()
   }
