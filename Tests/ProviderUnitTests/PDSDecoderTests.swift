@@ -226,6 +226,12 @@ struct PDSScopeTests {
     #expect(scope.wantsFolder("photos/2024/"))
     #expect(!scope.wantsFolder("photos/19/"))
     #expect(!scope.wantsFolder("videos/"))
+    // Ending inside a name, a prefix reaches the subfolders whose names continue it.
+    let inside = PDSScope(prefixes: ["a/第"], required: "")
+    #expect(inside.wantsFiles(in: "a/"))
+    #expect(inside.wantsSubfolders(of: "a/"))
+    #expect(inside.wantsFolder("a/第 3 天/"))
+    #expect(!inside.wantsFolder("a/其他/"))
   }
 
   @Test func theEmptyPrefixReachesEverything() {

@@ -177,7 +177,8 @@ public struct PDSProvider: UploadProvider {
     if let refusal = gate.refusal {
       // One refused token fails every later call of the cycle at once: nothing retries against a dead token.
       throw context.error(
-        .accessDenied, "not sent: the access token was refused earlier in this cycle (\(refusal)); \(tokenHint)")
+        .accessDenied,
+        "not sent: the access token was refused earlier in this cycle (\(refusal)) and must be refreshed: \(tokenHint)")
     }
     guard let token = credentials.accessToken, !token.isEmpty else {
       throw context.error(.accessDenied, "no access_token in the credentials; \(tokenHint)")

@@ -225,11 +225,10 @@ struct PDSScope: Sendable, Equatable {
     }
   }
 
-  /// Whether a folder below the one at `path` could hold keys within scope.
+  /// Whether a folder below the one at `path` could hold keys within scope. A prefix that ends inside a
+  /// name reaches subfolders too: `a/第` reaches `a/第 3 天/`.
   func wantsSubfolders(of path: String) -> Bool {
-    test(path) { folder, prefix in
-      folder.starts(with: prefix) || (prefix.starts(with: folder) && prefix[folder.count...].contains(Self.slash))
-    }
+    test(path) { folder, prefix in folder.starts(with: prefix) || prefix.starts(with: folder) }
   }
 
   /// Whether the folder at `path` (ending in `/`) could hold, at any depth, keys within scope.
