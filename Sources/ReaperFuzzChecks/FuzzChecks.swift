@@ -7,13 +7,14 @@ import ReaperWire
 /// a crash, a hang or a runaway allocation is a bug. Shared by the fuzzer and the regression tests.
 public enum FuzzChecks {
   public enum Target: String, CaseIterable, Sendable {
-    case cdcs, s3, config
+    case cdcs, s3, pds, config
   }
 
   public static func run(_ target: Target, _ bytes: [UInt8]) {
     switch target {
     case .cdcs: cdcs(bytes)
     case .s3: s3(bytes)
+    case .pds: pds(bytes)
     case .config: config(bytes)
     }
   }
@@ -39,6 +40,26 @@ public enum FuzzChecks {
       for entry in page.entries { _ = Timestamp.formatRFC3339(entry.initiated) }
     }
     _ = try? S3Decoder.decodeParts(bytes)
+    _ = ErrorBody.parse(bytes)
+  }
+
+  /// The PDS JSON decoders: a listing page, a file, a parts page, and error bodies in either spelling.
+  public static func pds(_ bytes: [UInt8]) {
+    if let page = try? PDSDecoder.decodeList(bytes) {
+      for item in page.items {
+        for stamp in [item.createdAt, item.updatedAt] {
+          if case .date(let date) = stamp { _ = Timestamp.formatRFC3339(date) }
+        }
+        _ = item.name?.utf8.count
+      }
+    }
+    _ = try? PDSDecoder.decodeFile(bytes)
+    if let page = try? PDSDecoder.decodeParts(bytes) {
+      // Sizes from a hostile server must add up without trapping.
+      var summary = PartsSummary()
+      for part in page.parts { summary.add(part) }
+      for _ in 0..<3 { for part in page.parts { summary.add(part) } }
+    }
     _ = ErrorBody.parse(bytes)
   }
 

@@ -32,7 +32,47 @@ public enum LooseJSON: Decodable, Sendable, Equatable {
   }
 
   public static func parse(_ bytes: [UInt8]) throws -> LooseJSON {
-    try JSONDecoder().decode(LooseJSON.self, from: Data(bytes))
+    // Decoding grows faster than linearly with nesting (400 levels take seconds), so a body nested deeper than
+    // any provider's answers is refused before the decoder sees it.
+    if let depth = nestingBeyond(maximumDepth, in: bytes) {
+      throw TooDeep(description: "JSON nested more than \(depth) levels deep")
+    }
+    return try JSONDecoder().decode(LooseJSON.self, from: Data(bytes))
+  }
+
+  /// Provider answers nest five or six levels; this leaves room for any that nest more.
+  public static let maximumDepth = 64
+
+  struct TooDeep: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  /// `limit` when brackets outside strings nest deeper than it, nil otherwise. One pass, no allocation.
+  static func nestingBeyond(_ limit: Int, in bytes: [UInt8]) -> Int? {
+    var depth = 0
+    var inString = false
+    var escaped = false
+    for byte in bytes {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "["), UInt8(ascii: "{"):
+        depth += 1
+        if depth > limit { return limit }
+      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+      default: break
+      }
+    }
+    return nil
   }
 
   public subscript(_ name: String) -> LooseJSON? {

@@ -158,6 +158,8 @@ public enum PDSDecoder {
     let json: LooseJSON
     do {
       json = try LooseJSON.parse(bytes)
+    } catch let error as LooseJSON.TooDeep {
+      throw Failure("\(what) body refused: \(error)")
     } catch {
       throw Failure("\(what) body is not valid JSON (\(bytes.count) bytes; truncated?)")
     }

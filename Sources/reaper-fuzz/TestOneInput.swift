@@ -13,7 +13,7 @@ enum FuzzTarget {
   static let selected: FuzzChecks.Target = {
     let name = ProcessInfo.processInfo.environment["REAPER_FUZZ"] ?? ""
     guard let target = FuzzChecks.Target(rawValue: name) else {
-      FileHandle.standardError.write(Data("set REAPER_FUZZ to cdcs, s3 or config\n".utf8))
+      FileHandle.standardError.write(Data("set REAPER_FUZZ to cdcs, s3, pds or config\n".utf8))
       exit(2)
     }
     return target

@@ -1,5 +1,5 @@
 // The libFuzzer driver. Built only by scripts/fuzz (with -DFUZZING and -sanitize=fuzzer,address); an ordinary
-// build gets a stub, since libFuzzer's runtime is not linked there. REAPER_FUZZ picks the check: cdcs, s3, config.
+// build gets a stub, since libFuzzer's runtime is not linked there. REAPER_FUZZ picks the check: cdcs, s3, pds, config.
 import Foundation
 import ReaperFuzzChecks
 

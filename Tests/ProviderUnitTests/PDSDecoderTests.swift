@@ -168,6 +168,17 @@ struct PDSDecoderTests {
     #expect(throws: PDSDecoder.Failure.self) { try PDSDecoder.decodeList(Self.bytes(body)) }
   }
 
+  @Test func nestingIsBoundedOutsideStringsOnly() throws {
+    let deep = #"{"items":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
+    let error = #expect(throws: PDSDecoder.Failure.self) { try PDSDecoder.decodeList(Self.bytes(deep)) }
+    #expect(error?.description == "file/list body refused: JSON nested more than 64 levels deep")
+    // Brackets inside a string (an opaque marker, a name) are not nesting.
+    let quoted = #"{"items":[],"next_marker":""# + String(repeating: "[{", count: 100) + #""}"#
+    #expect(try PDSDecoder.decodeList(Self.bytes(quoted)).nextMarker?.hasPrefix("[{[{") == true)
+    let escaped = #"{"items":[],"next_marker":"\"["# + String(repeating: "[", count: 100) + #""}"#
+    #expect(try PDSDecoder.decodeList(Self.bytes(escaped)).nextMarker?.hasPrefix(#""[["#) == true)
+  }
+
   @Test func errorBodiesInBothSpellings() {
     let lower = ErrorBody.parse(Self.bytes(#"{"code":"NotFound.UploadId","message":"gone","request_id":"r-1"}"#))
     let upper = ErrorBody.parse(Self.bytes(#"{"Code":"NotFound.UploadId","Message":"gone","RequestId":"r-1"}"#))
