@@ -164,7 +164,7 @@ struct CLITests {
     let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/_sandbox/state")!)
     let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let buckets = try #require(json["buckets"] as? [String: [Any]])
-    #expect(buckets.keys.sorted() == ["demo-1250000000", "media-1250000000"])
+    #expect(buckets.keys.sorted() == ["9001", "demo-1250000000", "media-1250000000"])
     #expect(buckets.values.reduce(0) { $0 + $1.count } >= 200)
     process.terminate()
     process.waitUntilExit()
