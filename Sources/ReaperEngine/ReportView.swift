@@ -8,7 +8,7 @@ public enum ReportView {
     ("HELD", 10, true), ("RECLAIMED", 10, true), ("ERRORS", 6, true), ("DURATION", 8, true),
   ]
 
-  public static var cycleHeader: String { render(cycleColumns.map(\.title), cycleColumns) + "NOTE" }
+  public static var cycleHeader: String { trimmed(render(cycleColumns.map(\.title), cycleColumns) + "NOTE") }
 
   /// One row per cycle. A report that cannot be read still gets its row, saying why.
   public static func cycleRow(_ report: StoredReport, _ summary: Result<StoredSummary, Error>) -> String {
@@ -16,7 +16,7 @@ public enum ReportView {
     switch summary {
     case .failure(let error):
       let blanks = Array(repeating: "?", count: cycleColumns.count - 1)
-      return render([time] + blanks, cycleColumns) + "unreadable: \(message(error))"
+      return trimmed(render([time] + blanks, cycleColumns) + "unreadable: \(message(error))")
     case .success(let summary):
       func count(_ value: Int?) -> String { value.map(String.init) ?? "-" }
       func size(_ value: Int64?) -> String { value.map(ByteCount.humanize) ?? "-" }
@@ -28,7 +28,7 @@ public enum ReportView {
         size(summary.bytesHeld), size(summary.bytesReclaimed), count(summary.errors),
         summary.durationSeconds.map(duration) ?? "-",
       ]
-      return render(cells, cycleColumns) + notes.joined(separator: "; ")
+      return trimmed(render(cells, cycleColumns) + notes.joined(separator: "; "))
     }
   }
 
@@ -44,6 +44,10 @@ public enum ReportView {
       let pad = String(repeating: " ", count: max(0, column.width - cell.count))
       return column.right ? pad + cell : cell + pad
     }.joined(separator: "  ") + "  "
+  }
+
+  static func trimmed(_ line: String) -> String {
+    String(line.reversed().drop { $0 == " " }.reversed())
   }
 
   static func message(_ error: Error) -> String {
@@ -119,23 +123,28 @@ public struct CycleBreakdown: Sendable {
   public func lines(topPrefixes: Int = 20) -> [String] {
     var lines: [String] = []
     func section(_ title: String, _ groups: [String: Group], limit: Int? = nil) {
-      lines.append("")
-      lines.append(
-        title.uppercased().padding(toLength: max(title.count, 40), withPad: " ", startingAt: 0) + "  "
-          + ReportView.render(Self.columns.map(\.title), Self.columns))
       let sorted = groups.sorted {
         ($0.value.staleBytes, $0.value.stale, $1.key) > ($1.value.staleBytes, $1.value.stale, $0.key)
       }
-      for (name, group) in sorted.prefix(limit ?? sorted.count) {
+      let shown = sorted.prefix(limit ?? sorted.count)
+      // As wide as the longest name shown, so bucket names are never cut.
+      let width = shown.map(\.key.count).reduce(max(title.count, 16), max)
+      lines.append("")
+      lines.append(
+        ReportView.trimmed(
+          title.uppercased().padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+            + ReportView.render(Self.columns.map(\.title), Self.columns)))
+      for (name, group) in shown {
         let stale = group.staleUnlisted > 0 ? "\(group.stale)*" : "\(group.stale)"
         lines.append(
-          name.padding(toLength: max(name.count, 40), withPad: " ", startingAt: 0) + "  "
-            + ReportView.render(
-              [
-                "\(group.uploads)", stale, ByteCount.humanize(group.staleBytes),
-                group.oldestStaleAge.map { TimeSpan.humanize(seconds: $0) } ?? "-", "\(group.aborted)",
-                ByteCount.humanize(group.reclaimed),
-              ], Self.columns))
+          ReportView.trimmed(
+            name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+              + ReportView.render(
+                [
+                  "\(group.uploads)", stale, ByteCount.humanize(group.staleBytes),
+                  group.oldestStaleAge.map { TimeSpan.humanize(seconds: $0) } ?? "-", "\(group.aborted)",
+                  ByteCount.humanize(group.reclaimed),
+                ], Self.columns)))
       }
       if let limit, sorted.count > limit { lines.append("... and \(sorted.count - limit) more") }
     }

@@ -215,6 +215,39 @@ struct ReportAndMetricsTests {
       let lastSuccess = try #require(
         scraped.value("upload_reaper_last_success_timestamp_seconds", ["target": "sandbox"]))
       #expect(abs(lastSuccess - finished.timeIntervalSince1970) < 1)
+      try Self.checkAlertRules(against: scraped)
+    }
+  }
+
+  /// The example alert rules name only metrics, states and outcomes that the exporter really emits.
+  static func checkAlertRules(against scraped: PrometheusText) throws {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let rules = try String(
+      contentsOf: repository.appendingPathComponent("packaging/upload-reaper.rules.yml"), encoding: .utf8)
+    let names = Set(
+      rules.matches(of: /upload_reaper_[a-z_]+/).map { String($0.output) }.map { name in
+        for suffix in ["_sum", "_count", "_bucket"] where name.hasSuffix(suffix) {
+          let base = String(name.dropLast(suffix.count))
+          if scraped.types[base] == "histogram" { return base }
+        }
+        return name
+      })
+    #expect(names.count >= 6)
+    for name in names { #expect(scraped.types[name] != nil, "the alert rules use \(name), which is never emitted") }
+    let states = Set(scraped.samples(named: "upload_reaper_uploads").compactMap { $0.labels["state"] })
+    for match in rules.matches(of: /state="([a-z-]+)"/) {
+      #expect(states.contains(String(match.output.1)), "no state \(match.output.1)")
+    }
+    let outcomes = Set(scraped.samples(named: "upload_reaper_aborts_total").compactMap { $0.labels["outcome"] })
+    for match in rules.matches(of: /outcome="([a-z-]+)"/) {
+      #expect(outcomes.contains(String(match.output.1)), "no outcome \(match.output.1)")
+    }
+    let kinds = Set(scraped.samples(named: "upload_reaper_errors_total").compactMap { $0.labels["kind"] })
+    for match in rules.matches(of: /kind[!=]~"([a-z|-]+)"/) {
+      for kind in match.output.1.split(separator: "|") {
+        #expect(kinds.contains(String(kind)), "no error kind \(kind)")
+      }
     }
   }
 
