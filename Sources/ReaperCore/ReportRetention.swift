@@ -26,7 +26,8 @@ public struct CycleID: Sendable, Hashable, Comparable, CustomStringConvertible {
     if body.hasPrefix("cycle-") { body = body.dropFirst(6) }
     if body.hasSuffix(".jsonl") { body = body.dropLast(6) }
     var sequence = 0
-    if !body.contains(":"), let dash = body.lastIndex(of: "-") {
+    // A sequence follows the zone letter: `...Z-1` in either spelling.
+    if let dash = body.lastIndex(of: "-"), dash > body.startIndex, body[body.index(before: dash)] == "Z" {
       let suffix = body[body.index(after: dash)...]
       guard !suffix.isEmpty, suffix.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(suffix), number > 0,
         number < 1_000_000

@@ -4,7 +4,7 @@ import ReaperCore
 /// `upload-reaper report`: the last cycles as a table, and one cycle broken down. Sizes and ages are for people.
 public enum ReportView {
   static let cycleColumns: [(title: String, width: Int, right: Bool)] = [
-    ("TIME", 20, false), ("UPLOADS", 8, true), ("STALE", 7, true), ("ABORTED", 8, true), ("REPORTED", 8, true),
+    ("TIME", 22, false), ("UPLOADS", 8, true), ("STALE", 7, true), ("ABORTED", 8, true), ("REPORTED", 8, true),
     ("HELD", 10, true), ("RECLAIMED", 10, true), ("ERRORS", 6, true), ("DURATION", 8, true),
   ]
 

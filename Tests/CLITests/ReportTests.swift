@@ -183,10 +183,10 @@ struct ReportTests {
     let result = try await CLITests.run(["report", "--state-dir", directory])
     #expect(result.status == 1, "a damaged report makes the exit status 1")
     let expected = [
-      "TIME                   UPLOADS    STALE   ABORTED  REPORTED        HELD   RECLAIMED  ERRORS  DURATION  NOTE",
-      "2026-11-20T10:00:00Z         3        2         1         1     1.4 GiB       1 GiB       0     1.93s",
-      "2026-11-21T10:00:00Z       120       11         0         0         0 B         0 B       1    1m 16s  dry run, 11 would abort; failed: ceph",
-      "2026-11-22T10:00:00Z         ?        ?         ?         ?           ?           ?       ?         ?  unreadable: the last line is not a summary: the report is damaged",
+      "TIME                     UPLOADS    STALE   ABORTED  REPORTED        HELD   RECLAIMED  ERRORS  DURATION  NOTE",
+      "2026-11-20T10:00:00Z           3        2         1         1     1.4 GiB       1 GiB       0     1.93s",
+      "2026-11-21T10:00:00Z         120       11         0         0         0 B         0 B       1    1m 16s  dry run, 11 would abort; failed: ceph",
+      "2026-11-22T10:00:00Z           ?        ?         ?         ?           ?           ?       ?         ?  unreadable: the last line is not a summary: the report is damaged",
     ]
     let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     #expect(lines == expected + [""])
@@ -203,8 +203,8 @@ struct ReportTests {
     let result = try await CLITests.run(["report", "--state-dir", directory, "--cycle", "2026-11-20T10:00:00Z"])
     #expect(result.status == 0, "\(result.stderr)")
     let expected = [
-      "TIME                   UPLOADS    STALE   ABORTED  REPORTED        HELD   RECLAIMED  ERRORS  DURATION  NOTE",
-      "2026-11-20T10:00:00Z         3        2         1         1     1.4 GiB       1 GiB       0     1.93s",
+      "TIME                     UPLOADS    STALE   ABORTED  REPORTED        HELD   RECLAIMED  ERRORS  DURATION  NOTE",
+      "2026-11-20T10:00:00Z           3        2         1         1     1.4 GiB       1 GiB       0     1.93s",
       "",
       "TARGET             UPLOADS    STALE  STALE HELD    OLDEST   ABORTED   RECLAIMED",
       "coffers-bj               2        2     1.4 GiB     3d 4h         1       1 GiB",

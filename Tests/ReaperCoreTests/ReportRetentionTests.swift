@@ -20,6 +20,7 @@ struct ReportRetentionTests {
     let second = CycleID(started: id.started, sequence: 2)
     #expect(second.description == "20261128T211000Z-2")
     #expect(CycleID(parsing: "cycle-20261128T211000Z-2.jsonl") == second)
+    #expect(CycleID(parsing: "2026-11-28T21:10:00Z-2") == second)
     #expect(id < second)
   }
 
