@@ -282,6 +282,7 @@ public enum ReportFormat {
       "",
       "\(summary.uploadsSeen) uploads seen in \(summary.targets) target(s), holding \(ByteCount.humanize(summary.bytesHeld)) (where parts were listed)",
       "aborted \(summary.aborted) (\(ByteCount.humanize(summary.bytesReclaimed)) reclaimed), would abort \(summary.wouldAbort)\(dryRun ? " (dry run)" : ""), reported \(summary.reported), logged \(summary.logged), kept \(summary.kept), unmatched \(summary.unmatched)",
+      staleLine(summary),
       "abort failed \(summary.abortFailed), skipped at recheck \(summary.skippedRecheck), gone \(summary.gone); took \(String(format: "%.2f", summary.durationSeconds))s",
     ]
     if summary.errors.isEmpty {
@@ -291,6 +292,17 @@ public enum ReportFormat {
       lines += summary.errors.map { "  \($0)" }
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// `stale 142 holding 11.6 GiB; most by tmp-abort in coffers/demo (4.6 GiB), ...`: where the bytes are.
+  static func staleLine(_ summary: CycleSummary) -> String {
+    let largest = summary.holdings.filter { $0.value.staleBytes > 0 }
+      .sorted { ($0.value.staleBytes, $1.key) > ($1.value.staleBytes, $0.key) }.prefix(3)
+      .map {
+        "\($0.key.rule ?? "no rule") in \($0.key.target)/\($0.key.bucket) (\(ByteCount.humanize($0.value.staleBytes)))"
+      }
+    let head = "stale \(summary.stale) holding \(ByteCount.humanize(summary.staleBytes))"
+    return largest.isEmpty ? head : "\(head); most by \(largest.joined(separator: ", "))"
   }
 
   static func json(_ text: String) -> String { JSONString.literal(text) }
