@@ -2,54 +2,25 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ReaperConfig
+import ReaperProviders
 
 /// `[metrics] listen`: serves `GET /metrics` in the Prometheus text format, and nothing else.
 public final class MetricsEndpoint: Sendable {
-  public let port: Int
-  private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
-  private let acceptLoop: Task<Void, Never>
+  private let listener: HTTPListener
 
-  private init(
-    port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-    acceptLoop: Task<Void, Never>
-  ) {
-    self.port = port
-    self.channel = channel
-    self.acceptLoop = acceptLoop
-  }
+  public var port: Int { listener.port }
+
+  private init(listener: HTTPListener) { self.listener = listener }
 
   /// Binds `address` and starts serving `metrics`. Throws when the address cannot be bound (in use, say).
   public static func start(_ address: ListenAddress, metrics: CycleMetrics) async throws -> MetricsEndpoint {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-      .serverChannelOption(ChannelOptions.backlog, value: 64)
-      .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-      .bind(host: address.host, port: address.port) { child in
-        child.eventLoop.makeCompletedFuture {
-          try child.pipeline.syncOperations.configureHTTPServerPipeline()
-          return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: child)
-        }
-      }
-    let boundPort = channel.channel.localAddress?.port ?? address.port
-    let loop = Task {
-      await withDiscardingTaskGroup { group in
-        do {
-          try await channel.executeThenClose { connections in
-            for try await connection in connections {
-              group.addTask { await serve(connection, metrics: metrics) }
-            }
-          }
-        } catch {
-          // The listening socket closed: the daemon is stopping.
-        }
-      }
+    let listener = try await HTTPListener.start(host: address.host, port: address.port, backlog: 64) { connection in
+      await serve(connection, metrics: metrics)
     }
-    return MetricsEndpoint(port: boundPort, channel: channel, acceptLoop: loop)
+    return MetricsEndpoint(listener: listener)
   }
 
-  public func stop() async {
-    try? await channel.channel.close()
-    acceptLoop.cancel()
-  }
+  public func stop() async { await listener.stop() }
 
   private static func serve(
     _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, metrics: CycleMetrics
