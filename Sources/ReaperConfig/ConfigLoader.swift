@@ -93,10 +93,12 @@ private struct Validator {
     self.environment = environment
   }
 
-  static let rootKeys = ["daemon", "safety", "target", "rule"]
+  static let rootKeys = ["daemon", "safety", "metrics", "target", "rule"]
   static let daemonKeys = [
     "interval", "jitter", "concurrency", "state_dir", "dry_run", "cycle_timeout", "max_pages_per_bucket", "shard",
+    "keep_reports", "account_all",
   ]
+  static let metricsKeys = ["listen", "textfile"]
   static let safetyKeys = ["min_age", "max_aborts_per_cycle", "max_abort_fraction", "recheck_before_abort"]
   static let targetKeys = [
     "name", "provider", "endpoint", "region", "buckets", "credentials_file", "timezone", "path_style",
@@ -110,6 +112,7 @@ private struct Validator {
     checkUnknownKeys(rootSection)
     let daemon = validateDaemon(table(in: rootSection, "daemon"))
     let safety = validateSafety(table(in: rootSection, "safety"))
+    let metrics = validateMetrics(table(in: rootSection, "metrics"))
     let targetTables = tables(in: rootSection, "target")
     if targetTables.isEmpty, root["target"] == nil {
       report(nil, "target", "no [[target]] is defined: nothing would be scanned")
@@ -148,7 +151,7 @@ private struct Validator {
     warnAboutReach(ruleSet, targets: targets, ruleLines: ruleLines, targetLines: targetLines)
     guard let daemon, let safety else { return nil }
     return ReaperConfig(
-      path: path, daemon: daemon, safety: safety, targets: targets, rules: ruleSet,
+      path: path, daemon: daemon, safety: safety, metrics: metrics, targets: targets, rules: ruleSet,
       credentialSources: credentialSources)
   }
 
@@ -222,10 +225,62 @@ private struct Validator {
         report(at(section, "shard"), "daemon.shard", "\"\(text)\" is not i/n with 1 <= i <= n, such as \"2/3\"")
       }
     }
-    guard let interval, let jitter, let cycleTimeout else { return nil }
+    let keepReports = retention(section, "keep_reports")
+    let accountAll = boolean(section, "account_all") ?? false
+    guard let interval, let jitter, let cycleTimeout, let keepReports else { return nil }
     return DaemonSettings(
       interval: interval, jitter: jitter, concurrency: concurrency, stateDirectory: stateDirectory, dryRun: dryRun,
-      cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages, shard: shard)
+      cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages, shard: shard, keepReports: keepReports,
+      accountAll: accountAll)
+  }
+
+  /// `keep_reports = 200` keeps that many; `keep_reports = "30d"` keeps those younger than that.
+  mutating func retention(_ section: Section, _ key: String) -> ReportRetention? {
+    guard let value = section.table[key] else { return .default }
+    if value.type == .int {
+      guard let count = integer(section, key, range: 1...1_000_000) else { return nil }
+      return .count(count)
+    }
+    guard value.type == .string else {
+      typeMismatch(section, key, expected: "a number of reports or a duration such as \"30d\"", got: value.type)
+      return nil
+    }
+    guard let span = duration(section, key) else { return nil }
+    guard span.seconds >= 3600 else {
+      report(at(section, key), keyName(section, key), "\(span) is too short to be useful: use at least 1h")
+      return nil
+    }
+    return .age(span)
+  }
+
+  mutating func validateMetrics(_ section: Section?) -> MetricsSettings {
+    guard let section else { return MetricsSettings() }
+    checkUnknownKeys(section)
+    var settings = MetricsSettings()
+    if let text = string(section, "listen") {
+      if let address = ListenAddress(parsing: text) {
+        settings.listen = address
+      } else {
+        report(
+          at(section, "listen"), "metrics.listen",
+          "\"\(text)\" is not host:port, such as \"127.0.0.1:9464\" or \"[::1]:9464\"")
+      }
+    }
+    if let path = string(section, "textfile") {
+      if !path.hasPrefix("/") {
+        report(at(section, "textfile"), "metrics.textfile", "\"\(path)\" must be an absolute path")
+      } else if path.hasSuffix("/") {
+        report(at(section, "textfile"), "metrics.textfile", "\"\(path)\" names a directory, not a file")
+      } else {
+        settings.textfile = path
+        if !path.hasSuffix(".prom") {
+          report(
+            at(section, "textfile"), "metrics.textfile",
+            "node_exporter's textfile collector reads only files ending in .prom", .warning)
+        }
+      }
+    }
+    return settings
   }
 
   mutating func validateSafety(_ section: Section?) -> SafetySettings? {
@@ -462,7 +517,12 @@ private struct Validator {
       typeMismatch(section, key, expected: "a table ([\(key)])", got: value.type)
       return nil
     }
-    let allowed = key == "daemon" ? Self.daemonKeys : Self.safetyKeys
+    let allowed =
+      switch key {
+      case "daemon": Self.daemonKeys
+      case "metrics": Self.metricsKeys
+      default: Self.safetyKeys
+      }
     return Section(table: table, path: key, name: key, allowed: allowed)
   }
 

@@ -23,6 +23,8 @@ public final class ReaperDaemon: Service {
   let stopping = Atomic<Bool>(false)
   /// Delay before the first cycle, so a restart loop does not hammer the servers.
   let firstDelay: Duration
+  /// Kept for the life of the process, so counters keep counting across cycles and reloads.
+  let metrics = CycleMetrics()
 
   public init(
     config: ReaperConfig, configPath: String, environment: [String: String], transport: HTTPTransport,
@@ -40,6 +42,8 @@ public final class ReaperDaemon: Service {
 
   public func run() async throws {
     removeUnfinishedReports()
+    metrics.prepare(config)
+    let endpoint = await startMetricsEndpoint()
     Systemd.notify("READY=1\nSTATUS=started; first cycle shortly")
     logger.info("upload-reaper started", metadata: ["config": "\(configPath)", "targets": "\(config.targets.count)"])
     await withGracefulShutdownHandler {
@@ -53,6 +57,26 @@ public final class ReaperDaemon: Service {
       self.stopping.store(true, ordering: .relaxed)
       Systemd.notify("STOPPING=1\nSTATUS=stopping: finishing aborts in flight")
       self.logger.notice("shutting down: no new work; aborts in flight finish")
+    }
+    await endpoint?.stop()
+  }
+
+  /// `[metrics] listen`. An address that cannot be bound is logged and the daemon runs on without it: a scrape
+  /// target is not worth leaving uploads unreaped.
+  func startMetricsEndpoint() async -> MetricsEndpoint? {
+    guard let address = config.metrics.listen else { return nil }
+    do {
+      let endpoint = try await MetricsEndpoint.start(address, metrics: metrics)
+      logger.info(
+        "serving metrics on http://\(ListenAddress(host: address.host, port: endpoint.port))/metrics",
+        metadata: ["listen": "\(address)"])
+      return endpoint
+    } catch {
+      logger.error(
+        "cannot serve metrics on \(address): \(error); continuing without the endpoint",
+        metadata: ["listen": "\(address)"])
+      metrics.countError(target: "all", kind: "metrics")
+      return nil
     }
   }
 
@@ -82,27 +106,15 @@ public final class ReaperDaemon: Service {
       options.shouldStop = { [self] in stopping.load(ordering: .relaxed) }
       ticks.add(1, ordering: .relaxed)
       busy.store(true, ordering: .relaxed)
-      let report: ReportFile?
-      do {
-        report = try ReportFile(directory: config.daemon.stateDirectory, started: Date())
-      } catch {
-        logger.error("cannot write a report in \(config.daemon.stateDirectory): \(error); the cycle runs without one")
-        report = nil
-      }
+      let records = CycleRecords(config: config, metrics: metrics, logger: logger)
+      let report = records.openReport(started: Date())
       let cycle = Cycle(
         config: config, options: options, environment: environment,
         makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket),
         sink: report.map { $0 as any RecordSink } ?? DiscardingSink(), logger: logger)
       let summary = await cycle.run()
       busy.store(false, ordering: .relaxed)
-      if let report {
-        do {
-          try await report.finish(summary)
-        } catch {
-          logger.error("writing the report \(report.finalPath) failed: \(error)")
-          await report.discard()
-        }
-      }
+      await records.close(report, summary: summary, finished: Date())
       let jitter = config.daemon.jitter.seconds > 0 ? Int64.random(in: 0...config.daemon.jitter.seconds) : 0
       let next = config.daemon.interval.seconds + jitter
       delay = .seconds(next)
@@ -151,7 +163,15 @@ public final class ReaperDaemon: Service {
       Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(Systemd.monotonicMicroseconds())")
       do {
         let loaded = try ConfigLoader.load(path: configPath, environment: environment)
-        current.withLock { $0 = loaded.config }
+        let previous = current.withLock { config in
+          defer { config = loaded.config }
+          return config
+        }
+        if previous.metrics.listen != loaded.config.metrics.listen {
+          logger.warning(
+            "metrics.listen changed; the endpoint keeps its old address until the service restarts",
+            metadata: ["listen": "\(previous.metrics.listen.map(\.description) ?? "off")"])
+        }
         for warning in loaded.warnings { logger.warning("\(warning)") }
         logger.notice("config reloaded", metadata: ["config": "\(configPath)"])
         Systemd.notify("READY=1\nSTATUS=config reloaded")

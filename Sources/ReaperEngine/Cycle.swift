@@ -61,7 +61,10 @@ public struct Cycle: Sendable {
     let started = ContinuousClock.now
     let targets = config.targets.filter { options.targetFilter == nil || $0.name == options.targetFilter }
     var summary = CycleSummary()
+    summary.started = options.hostClock()
+    summary.dryRun = dryRun
     summary.targets = targets.count
+    summary.targetNames = targets.map(\.name)
     let timeout = config.daemon.cycleTimeout
     // The cycle races a timer. If the timer wins, the scan is cancelled: its walks stop, nothing further is
     // aborted, and what it had done is still counted.
@@ -88,7 +91,8 @@ public struct Cycle: Sendable {
     }
     if timedOut {
       let message = "cycle timeout of \(timeout) reached: listing stopped and nothing more was aborted"
-      summary.errors.append(message)
+      summary.timedOut = true
+      summary.noteError(message, target: "all", kind: "timeout")
       logger.error("\(message)", metadata: ["cycle_timeout": "\(timeout)"])
     }
     let elapsed = ContinuousClock.now - started
@@ -121,6 +125,8 @@ public struct Cycle: Sendable {
   enum Evaluation: Sendable {
     case done(UploadRecord)
     case candidate(Candidate)
+    /// Kept because its parts could not be listed; the error counts against the target.
+    case partsFailed(UploadRecord, ProviderError)
   }
 
   func scan(_ target: Target) async -> CycleSummary {
@@ -129,7 +135,7 @@ public struct Cycle: Sendable {
     do {
       provider = try connect(target)
     } catch {
-      failTarget(target, bucket: nil, "\(error)", into: &tally)
+      failTarget(target, bucket: nil, "\(error)", kind: "credentials", into: &tally)
       return tally
     }
     var candidates: [Candidate] = []
@@ -140,8 +146,9 @@ public struct Cycle: Sendable {
     var clockSuspect: String?
     for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
-      // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode must.
-      let reach: [String]? = options.listOnly ? nil : rules.rules.map(\.prefix)
+      // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
+      // account_all (bytes held by every upload) must.
+      let reach: [String]? = options.listOnly || config.daemon.accountAll ? nil : rules.rules.map(\.prefix)
       do {
         for try await page in provider.uploads(bucket: bucket, prefix: "", within: reach) {
           options.progress()
@@ -166,7 +173,7 @@ public struct Cycle: Sendable {
             let message =
               "clock or timezone suspect: upload \(upload.uploadID) (\(upload.key)) was initiated \(TimeSpan.humanize(seconds: Int64(ahead))) in the server's future; check the target's timezone. Aborting nothing on \(target.name) this cycle"
             clockSuspect = message
-            tally.errors.append("target \(target.name), bucket \(bucket): \(message)")
+            tally.noteError("target \(target.name), bucket \(bucket): \(message)", target: target.name, kind: "clock")
             logger.critical(
               "\(message)",
               metadata: [
@@ -176,7 +183,9 @@ public struct Cycle: Sendable {
               ])
           }
           for problem in page.unreadable {
-            tally.errors.append("target \(target.name), bucket \(bucket): \(problem)")
+            tally.noteError(
+              "target \(target.name), bucket \(bucket): \(problem)", target: target.name,
+              kind: ProviderError.Kind.malformedResponse.rawValue)
             logger.error(
               "unreadable upload record",
               metadata: ["target": "\(target.name)", "bucket": "\(bucket)", "error": "\(problem)"])
@@ -187,6 +196,11 @@ public struct Cycle: Sendable {
             switch evaluation {
             case .done(let record):
               await finish(record, into: &tally)
+            case .partsFailed(let record, let error):
+              await finish(record, into: &tally)
+              if error.kind != .gone {
+                tally.noteError(error.description, target: target.name, kind: error.kind.rawValue)
+              }
             case .candidate(let candidate):
               candidateCount += 1
               if candidates.count < budget {
@@ -200,9 +214,9 @@ public struct Cycle: Sendable {
           if options.shouldStop() { break }
         }
       } catch let error as ProviderError {
-        failTarget(target, bucket: bucket, error.description, into: &tally)
+        failTarget(target, bucket: bucket, error.description, kind: error.kind.rawValue, into: &tally)
       } catch {
-        failTarget(target, bucket: bucket, "\(error)", into: &tally)
+        failTarget(target, bucket: bucket, "\(error)", kind: ProviderError.Kind.other.rawValue, into: &tally)
       }
     }
     if clockSuspect != nil {
@@ -228,8 +242,10 @@ public struct Cycle: Sendable {
     return try makeProvider(target, credentials)
   }
 
-  func failTarget(_ target: Target, bucket: String?, _ message: String, into tally: inout CycleSummary) {
-    tally.errors.append(message)
+  func failTarget(
+    _ target: Target, bucket: String?, _ message: String, kind: String, into tally: inout CycleSummary
+  ) {
+    tally.noteError(message, target: target.name, kind: kind)
     tally.failedTargets.insert(target.name)
     var metadata: Logger.Metadata = [
       "message_id": "\(ReaperEvent.targetFailed.messageID)", "target": "\(target.name)", "error": "\(message)",
@@ -240,8 +256,9 @@ public struct Cycle: Sendable {
 
   // MARK: deciding
 
-  /// Decides a page of uploads in order. Only uploads whose rule needs parts (or every upload, in list mode)
-  /// cost a request; those run concurrently, at most `concurrency` at a time.
+  /// Decides a page of uploads in order. Parts are listed for every upload a rule selects, so reports can say
+  /// what stale uploads hold, and for every upload in list mode or with `account_all`; those requests run
+  /// concurrently, at most `concurrency` at a time.
   func evaluate(
     _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
   ) async -> [Evaluation] {
@@ -251,8 +268,8 @@ public struct Cycle: Sendable {
       var inFlight = 0
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key)
-        var needsParts = options.listOnly
-        if case .selected(let rule) = selection, rule.needsParts { needsParts = true }
+        var needsParts = options.listOnly || config.daemon.accountAll
+        if case .selected = selection { needsParts = true }
         guard needsParts else {
           results[index] = decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset)
           continue
@@ -262,12 +279,12 @@ public struct Cycle: Sendable {
           inFlight -= 1
         }
         group.addTask {
-          do {
+          do throws(ProviderError) {
             let parts = try await provider.partsSummary(of: upload)
             options.progress()
             return (index, decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset))
           } catch {
-            return (index, .done(partsFailure(upload, selection: selection, error: error, now: now)))
+            return (index, .partsFailed(partsFailure(upload, selection: selection, error: error, now: now), error))
           }
         }
         inFlight += 1
@@ -298,9 +315,9 @@ public struct Cycle: Sendable {
         outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason))
   }
 
-  func partsFailure(_ upload: Upload, selection: RuleSet.Selection, error: Error, now: Date) -> UploadRecord {
+  func partsFailure(_ upload: Upload, selection: RuleSet.Selection, error: ProviderError, now: Date) -> UploadRecord {
     let age = Int64(now.timeIntervalSince(upload.initiated).rounded(.down))
-    let gone = (error as? ProviderError)?.kind == .gone
+    let gone = error.kind == .gone
     return UploadRecord(
       upload: upload, ageSeconds: age, idleSeconds: nil, parts: nil, bytes: nil, rule: selection.rule?.name,
       decision: .keep, outcome: gone ? .gone : .failed,
@@ -337,7 +354,7 @@ public struct Cycle: Sendable {
       return
     }
     let limit = config.daemon.concurrency
-    await withTaskGroup(of: (UploadRecord, String?).self) { group in
+    await withTaskGroup(of: (UploadRecord, ProviderError?).self) { group in
       var inFlight = 0
       for candidate in candidates {
         if inFlight >= limit, let (finished, error) = await group.next() {
@@ -360,7 +377,7 @@ public struct Cycle: Sendable {
   }
 
   /// Rechecks and aborts one candidate. Returns its record and, when something went wrong, the error.
-  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> (UploadRecord, String?) {
+  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> (UploadRecord, ProviderError?) {
     var current = candidate
     if config.safety.recheckBeforeAbort {
       do {
@@ -378,7 +395,7 @@ public struct Cycle: Sendable {
         )
       } catch {
         return (
-          record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)"), error.description
+          record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)"), error
         )
       }
     }
@@ -389,7 +406,7 @@ public struct Cycle: Sendable {
       case .changed(let why): return (record(current, .skippedRecheck, note: why), nil)
       }
     } catch {
-      return (record(current, .failed, note: "abort failed: \(error.message)"), error.description)
+      return (record(current, .failed, note: "abort failed: \(error.message)"), error)
     }
   }
 
@@ -401,9 +418,9 @@ public struct Cycle: Sendable {
   }
 
   /// Counts, logs and emits one final record.
-  func finish(_ record: UploadRecord, into tally: inout CycleSummary, error: String? = nil) async {
+  func finish(_ record: UploadRecord, into tally: inout CycleSummary, error: ProviderError? = nil) async {
     tally.count(record)
-    if let error { tally.errors.append(error) }
+    if let error { tally.noteError(error.description, target: record.upload.target, kind: error.kind.rawValue) }
     log(record)
     await sink.emit(record)
   }

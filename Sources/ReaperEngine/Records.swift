@@ -30,9 +30,67 @@ public struct UploadRecord: Sendable {
   }
 }
 
+/// Where a group of uploads sits: the unit that bytes held are counted by.
+public struct HoldingKey: Sendable, Hashable, Comparable {
+  public var target: String
+  public var bucket: String
+  /// nil for uploads no rule matched (seen only with `account_all`, or when unmatched uploads are listed).
+  public var rule: String?
+
+  public init(target: String, bucket: String, rule: String?) {
+    self.target = target
+    self.bucket = bucket
+    self.rule = rule
+  }
+
+  public static func < (lhs: HoldingKey, rhs: HoldingKey) -> Bool {
+    (lhs.target, lhs.bucket, lhs.rule ?? "") < (rhs.target, rhs.bucket, rhs.rule ?? "")
+  }
+}
+
+/// What a group of uploads holds.
+public struct Holding: Sendable, Equatable {
+  public var uploads = 0
+  /// Uploads a rule found past its thresholds (decided log, report or abort), whatever then happened.
+  public var stale = 0
+  public var bytes: Int64 = 0
+  public var staleBytes: Int64 = 0
+  /// Uploads whose parts were not listed: their bytes are unknown and not in `bytes`.
+  public var unlisted = 0
+
+  public init() {}
+
+  mutating func merge(_ other: Holding) {
+    uploads += other.uploads
+    stale += other.stale
+    bytes += other.bytes
+    staleBytes += other.staleBytes
+    unlisted += other.unlisted
+  }
+}
+
+/// An error's place and kind, for counting errors by kind per target.
+public struct ErrorKey: Sendable, Hashable, Comparable {
+  public var target: String
+  /// A provider error kind (`access-denied`, `retryable`, `malformed-response`, ...) or one of the cycle's own:
+  /// `credentials`, `timeout`, `clock`, `report`.
+  public var kind: String
+
+  public init(target: String, kind: String) {
+    self.target = target
+    self.kind = kind
+  }
+
+  public static func < (lhs: ErrorKey, rhs: ErrorKey) -> Bool { (lhs.target, lhs.kind) < (rhs.target, rhs.kind) }
+}
+
 /// The totals of one cycle.
 public struct CycleSummary: Sendable, Equatable {
+  public var started: Date?
+  public var dryRun = false
   public var targets = 0
+  /// The targets the cycle set out to scan.
+  public var targetNames: [String] = []
   public var uploadsSeen = 0
   public var unmatched = 0
   public var kept = 0
@@ -43,18 +101,75 @@ public struct CycleSummary: Sendable, Equatable {
   public var abortFailed = 0
   public var skippedRecheck = 0
   public var gone = 0
+  /// Uploads decided log, report or abort.
+  public var stale = 0
   public var bytesHeld: Int64 = 0
+  public var staleBytes: Int64 = 0
   public var bytesReclaimed: Int64 = 0
+  /// Bytes held and stale counts by target, bucket and rule; bounded by the config, not by the uploads.
+  public var holdings: [HoldingKey: Holding] = [:]
+  /// Every upload's outcome by target and bucket (`unmatched` apart from `kept`), for the metrics.
+  public var outcomes: [OutcomeKey: Int] = [:]
+  /// The outcomes of uploads decided abort, by target and bucket, for the metrics.
+  public var abortOutcomes: [OutcomeKey: Int] = [:]
+  public var reclaimedByBucket: [HoldingKey: Int64] = [:]
   public var errors: [String] = []
+  public var errorKinds: [ErrorKey: Int] = [:]
   /// Targets that could not be scanned at all, or only in part.
   public var failedTargets: Set<String> = []
   public var durationSeconds = 0.0
 
   public init() {}
 
+  /// True when `cycle_timeout` cut the cycle short: no target then counts as a success.
+  public var timedOut = false
+
+  public struct OutcomeKey: Sendable, Hashable, Comparable {
+    public var target: String
+    public var bucket: String
+    public var outcome: String
+
+    public init(target: String, bucket: String, outcome: String) {
+      self.target = target
+      self.bucket = bucket
+      self.outcome = outcome
+    }
+
+    public static func < (lhs: OutcomeKey, rhs: OutcomeKey) -> Bool {
+      (lhs.target, lhs.bucket, lhs.outcome) < (rhs.target, rhs.bucket, rhs.outcome)
+    }
+  }
+
+  public mutating func noteError(_ message: String, target: String, kind: String) {
+    errors.append(message)
+    errorKinds[ErrorKey(target: target, kind: kind), default: 0] += 1
+  }
+
   mutating func count(_ record: UploadRecord) {
     uploadsSeen += 1
     bytesHeld += record.bytes ?? 0
+    let isStale = record.decision == .log || record.decision == .report || record.decision == .abort
+    let key = HoldingKey(target: record.upload.target, bucket: record.upload.bucket, rule: record.rule)
+    holdings[key, default: Holding()].uploads += 1
+    holdings[key, default: Holding()].bytes += record.bytes ?? 0
+    if record.bytes == nil { holdings[key, default: Holding()].unlisted += 1 }
+    if isStale {
+      stale += 1
+      staleBytes += record.bytes ?? 0
+      holdings[key, default: Holding()].stale += 1
+      holdings[key, default: Holding()].staleBytes += record.bytes ?? 0
+    }
+    let state = record.decision == .unmatched ? "unmatched" : record.outcome.rawValue
+    outcomes[OutcomeKey(target: record.upload.target, bucket: record.upload.bucket, outcome: state), default: 0] += 1
+    if record.decision == .abort {
+      let outcome = OutcomeKey(
+        target: record.upload.target, bucket: record.upload.bucket, outcome: record.outcome.rawValue)
+      abortOutcomes[outcome, default: 0] += 1
+      if record.outcome == .aborted {
+        reclaimedByBucket[HoldingKey(target: outcome.target, bucket: outcome.bucket, rule: nil), default: 0] +=
+          record.bytes ?? 0
+      }
+    }
     switch record.outcome {
     case .kept: if record.decision == .unmatched { unmatched += 1 } else { kept += 1 }
     case .logged: logged += 1
@@ -80,9 +195,20 @@ public struct CycleSummary: Sendable, Equatable {
     abortFailed += other.abortFailed
     skippedRecheck += other.skippedRecheck
     gone += other.gone
+    stale += other.stale
     bytesHeld += other.bytesHeld
+    staleBytes += other.staleBytes
     bytesReclaimed += other.bytesReclaimed
+    holdings.merge(other.holdings) { mine, theirs in
+      var total = mine
+      total.merge(theirs)
+      return total
+    }
+    outcomes.merge(other.outcomes, uniquingKeysWith: +)
+    abortOutcomes.merge(other.abortOutcomes, uniquingKeysWith: +)
+    reclaimedByBucket.merge(other.reclaimedByBucket, uniquingKeysWith: +)
     errors += other.errors
+    errorKinds.merge(other.errorKinds, uniquingKeysWith: +)
     failedTargets.formUnion(other.failedTargets)
   }
 }
@@ -102,13 +228,27 @@ public enum ReportFormat {
   }
 
   public static func jsonSummary(_ summary: CycleSummary) -> String {
-    var line = "{\"summary\":{\"targets\":\(summary.targets),\"uploads_seen\":\(summary.uploadsSeen)"
+    var line = "{\"summary\":{"
+    if let started = summary.started { line += "\"started\":\"\(Timestamp.formatRFC3339(started))\"," }
+    line += "\"dry_run\":\(summary.dryRun),\"targets\":\(summary.targets),\"uploads_seen\":\(summary.uploadsSeen)"
     line += ",\"unmatched\":\(summary.unmatched),\"kept\":\(summary.kept),\"logged\":\(summary.logged)"
     line += ",\"reported\":\(summary.reported),\"aborted\":\(summary.aborted),\"would_abort\":\(summary.wouldAbort)"
     line +=
       ",\"abort_failed\":\(summary.abortFailed),\"skipped_recheck\":\(summary.skippedRecheck),\"gone\":\(summary.gone)"
-    line += ",\"bytes_held\":\(summary.bytesHeld),\"bytes_reclaimed\":\(summary.bytesReclaimed)"
+    line += ",\"stale\":\(summary.stale),\"bytes_held\":\(summary.bytesHeld),\"stale_bytes\":\(summary.staleBytes)"
+    line += ",\"bytes_reclaimed\":\(summary.bytesReclaimed)"
+    let held = summary.holdings.sorted { $0.key < $1.key }.map { key, holding in
+      "{\"target\":\(json(key.target)),\"bucket\":\(json(key.bucket)),\"rule\":\(key.rule.map(json) ?? "null")"
+        + ",\"uploads\":\(holding.uploads),\"stale\":\(holding.stale),\"bytes\":\(holding.bytes)"
+        + ",\"stale_bytes\":\(holding.staleBytes),\"unlisted\":\(holding.unlisted)}"
+    }
+    line += ",\"held\":[\(held.joined(separator: ","))]"
     line += ",\"errors\":[\(summary.errors.map(json).joined(separator: ","))]"
+    let kinds = summary.errorKinds.sorted { $0.key < $1.key }.map { key, count in
+      "{\"target\":\(json(key.target)),\"kind\":\(json(key.kind)),\"count\":\(count)}"
+    }
+    line += ",\"error_kinds\":[\(kinds.joined(separator: ","))]"
+    line += ",\"failed_targets\":[\(summary.failedTargets.sorted().map(json).joined(separator: ","))]"
     line += ",\"duration_seconds\":\(String(format: "%.2f", summary.durationSeconds))}}"
     return line
   }
@@ -142,6 +282,7 @@ public enum ReportFormat {
       "",
       "\(summary.uploadsSeen) uploads seen in \(summary.targets) target(s), holding \(ByteCount.humanize(summary.bytesHeld)) (where parts were listed)",
       "aborted \(summary.aborted) (\(ByteCount.humanize(summary.bytesReclaimed)) reclaimed), would abort \(summary.wouldAbort)\(dryRun ? " (dry run)" : ""), reported \(summary.reported), logged \(summary.logged), kept \(summary.kept), unmatched \(summary.unmatched)",
+      staleLine(summary),
       "abort failed \(summary.abortFailed), skipped at recheck \(summary.skippedRecheck), gone \(summary.gone); took \(String(format: "%.2f", summary.durationSeconds))s",
     ]
     if summary.errors.isEmpty {
@@ -151,6 +292,17 @@ public enum ReportFormat {
       lines += summary.errors.map { "  \($0)" }
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// `stale 142 holding 11.6 GiB; most by tmp-abort in coffers/demo (4.6 GiB), ...`: where the bytes are.
+  static func staleLine(_ summary: CycleSummary) -> String {
+    let largest = summary.holdings.filter { $0.value.staleBytes > 0 }
+      .sorted { ($0.value.staleBytes, $1.key) > ($1.value.staleBytes, $0.key) }.prefix(3)
+      .map {
+        "\($0.key.rule ?? "no rule") in \($0.key.target)/\($0.key.bucket) (\(ByteCount.humanize($0.value.staleBytes)))"
+      }
+    let head = "stale \(summary.stale) holding \(ByteCount.humanize(summary.staleBytes))"
+    return largest.isEmpty ? head : "\(head); most by \(largest.joined(separator: ", "))"
   }
 
   static func json(_ text: String) -> String { JSONString.literal(text) }

@@ -162,7 +162,7 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
 
 /// A provider failure, typed so the engine knows what to do, and carrying where it happened.
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
-  public enum Kind: String, Sendable, Hashable {
+  public enum Kind: String, Sendable, Hashable, CaseIterable {
     /// NoSuchUpload, or NoSuchKey on parts: completed or aborted elsewhere.
     case gone
     case accessDenied = "access-denied"

@@ -1,58 +1,31 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ReaperProviders
 
 /// The sandbox on the network: SwiftNIO's HTTP/1.1 server in front of a `SandboxStore`, on 127.0.0.1 only.
 public final class SandboxServer: Sendable {
   public let store: SandboxStore
-  public let port: Int
-  private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
-  private let acceptLoop: Task<Void, Never>
+  private let listener: HTTPListener
 
-  private init(
-    store: SandboxStore, port: Int,
-    channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-    acceptLoop: Task<Void, Never>
-  ) {
+  /// The bound port; port 0 at start picks a free one.
+  public var port: Int { listener.port }
+
+  private init(store: SandboxStore, listener: HTTPListener) {
     self.store = store
-    self.port = port
-    self.channel = channel
-    self.acceptLoop = acceptLoop
+    self.listener = listener
   }
 
   /// Binds and starts serving. Port 0 picks a free port; `port` says which.
   public static func start(store: SandboxStore, host: String = "127.0.0.1", port: Int = 0) async throws -> SandboxServer
   {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-      .serverChannelOption(ChannelOptions.backlog, value: 256)
-      .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-      .bind(host: host, port: port) { child in
-        child.eventLoop.makeCompletedFuture {
-          try child.pipeline.syncOperations.configureHTTPServerPipeline()
-          return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: child)
-        }
-      }
-    let boundPort = channel.channel.localAddress?.port ?? port
-    let loop = Task {
-      await withDiscardingTaskGroup { group in
-        do {
-          try await channel.executeThenClose { connections in
-            for try await connection in connections {
-              group.addTask { await serve(connection, store: store) }
-            }
-          }
-        } catch {
-          // The listening socket closed: the server is stopping.
-        }
-      }
+    let listener = try await HTTPListener.start(host: host, port: port) { connection in
+      await serve(connection, store: store)
     }
-    return SandboxServer(store: store, port: boundPort, channel: channel, acceptLoop: loop)
+    return SandboxServer(store: store, listener: listener)
   }
 
-  public func stop() async {
-    try? await channel.channel.close()
-    acceptLoop.cancel()
-  }
+  public func stop() async { await listener.stop() }
 
   private static func serve(
     _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, store: SandboxStore

@@ -25,6 +25,13 @@ enum CheckConfigSummary {
     lines.append(
       "daemon: every \(daemon.interval) (jitter \(daemon.jitter)), concurrency \(daemon.concurrency) per target, state in \(daemon.stateDirectory)\(daemon.dryRun ? ", DRY RUN: nothing is aborted" : "")"
     )
+    lines.append(
+      "reports: \(daemon.keepReports) kept in state_dir; parts listed for \(daemon.accountAll ? "every upload (account_all)" : "uploads a rule selects")"
+    )
+    let metrics = [
+      config.metrics.listen.map { "http://\($0)/metrics" }, config.metrics.textfile.map { "textfile \($0)" },
+    ].compactMap { $0 }
+    lines.append("metrics: \(metrics.isEmpty ? "off" : metrics.joined(separator: ", "))")
     let percent = Int((safety.maxAbortFraction * 100).rounded())
     lines.append(
       "safety: nothing younger than \(safety.minAge) is aborted; per target and cycle at most \(safety.maxAbortsPerCycle) aborts and \(percent)% of the uploads seen; recheck before abort \(safety.recheckBeforeAbort ? "on" : "OFF")"

@@ -16,13 +16,14 @@ struct Scan: AsyncParsableCommand {
   @Option(help: "Output format: text or json (one JSON object per line, then a summary line).")
   var format: OutputFormat = .text
   @Option(help: ArgumentHelp("Scan only this target.", valueName: "name")) var target: String?
+  @Flag(help: "Write no cycle report to state_dir and no metrics textfile.") var noRecords = false
 
   func run() async throws {
     let config = try options.load().config
     try TargetFilter.check(target, in: config)
     let summary = await OneCycle.run(
       config: config, options: CycleOptions(dryRun: dryRun, targetFilter: target), format: format,
-      dryRun: dryRun || config.daemon.dryRun)
+      dryRun: dryRun || config.daemon.dryRun, keepRecords: !noRecords)
     if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
   }
 }
@@ -44,17 +45,27 @@ struct List: AsyncParsableCommand {
 }
 
 enum OneCycle {
-  static func run(config: ReaperConfig, options: CycleOptions, format: OutputFormat, dryRun: Bool) async -> CycleSummary
-  {
+  /// `keepRecords`: write the cycle report to state_dir, prune old ones, and rewrite the metrics textfile, as the
+  /// daemon does after each cycle, so `scan` from cron leaves the same trail.
+  static func run(
+    config: ReaperConfig, options: CycleOptions, format: OutputFormat, dryRun: Bool, keepRecords: Bool = false
+  ) async -> CycleSummary {
     let logger = Logs.bootstrap(defaultLevel: .warning)
     let transport = HTTPTransport(logger: logger)
     let output = StandardOutput(style: format == .json ? .json : .table)
+    let records =
+      keepRecords
+      ? CycleRecords(config: config, metrics: config.metrics.textfile == nil ? nil : CycleMetrics(), logger: logger)
+      : nil
+    let report = records?.openReport(started: Date())
+    let sink: any RecordSink = report.map { TeeSink(first: output, second: $0) } ?? output
     let cycle = Cycle(
       config: config, options: options, environment: ProcessInfo.processInfo.environment,
-      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket), sink: output,
+      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket), sink: sink,
       logger: logger)
     let summary = await cycle.run()
     await transport.shutdown()
+    await records?.close(report, summary: summary, finished: Date())
     if options.listOnly {
       if format == .text {
         await output.line(
@@ -70,5 +81,16 @@ enum OneCycle {
     }
     await output.flush()
     return summary
+  }
+}
+
+/// Sends each record to two sinks: the terminal and the cycle report.
+struct TeeSink: RecordSink {
+  let first: any RecordSink
+  let second: any RecordSink
+
+  func emit(_ record: UploadRecord) async {
+    await first.emit(record)
+    await second.emit(record)
   }
 }

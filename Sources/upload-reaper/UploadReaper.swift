@@ -10,7 +10,7 @@ struct UploadReaper: AsyncParsableCommand {
     abstract: "Find abandoned multipart uploads on object storage and log, report or abort them by policy.",
     discussion: """
       Exit status: 0 the command completed; 1 some target failed (the others still ran);
-      2 the config or the arguments are bad; 3 the command is not available in this build yet.
+      2 the config or the arguments are bad.
       """,
     version: ReaperVersion.string,
     subcommands: [Run.self, Scan.self, CheckConfig.self, List.self, Report.self, Sandbox.self]
@@ -40,7 +40,6 @@ enum ExitStatus {
   static let ok: Int32 = 0
   static let targetFailed: Int32 = 1
   static let badConfig: Int32 = 2
-  static let notAvailable: Int32 = 3
 }
 
 struct ConfigOption: ParsableArguments {
@@ -67,29 +66,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 enum Console {
   static func error(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
-  }
-}
-
-/// Commands whose issue has not landed: they check their arguments and config, then say so and exit 3.
-enum NotYetAvailable {
-  static func exit(_ command: String, landsWith feature: String) throws -> Never {
-    Console.error("upload-reaper \(command): not available in this build yet (arrives with \(feature))")
-    throw ExitCode(ExitStatus.notAvailable)
-  }
-}
-
-struct Report: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show the last cycles' summaries from state_dir.")
-  @OptionGroup var options: ConfigOption
-  @Option(help: "How many cycles to show.") var last: Int = 10
-
-  func validate() throws {
-    guard last > 0 else { throw ValidationError("--last must be at least 1") }
-  }
-
-  func run() async throws {
-    _ = try options.load()
-    try NotYetAvailable.exit("report", landsWith: "cycle reports")
   }
 }
 

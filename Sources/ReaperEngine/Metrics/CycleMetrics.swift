@@ -1,0 +1,145 @@
+import CoreMetrics
+import Foundation
+import Prometheus
+import ReaperConfig
+import ReaperCore
+import ReaperProviders
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The Prometheus figures, recorded through swift-metrics into a registry of our own (not the global one), so
+/// the text served on `/metrics` and written to the textfile is exactly this process's reaper metrics.
+public final class CycleMetrics: Sendable {
+  public let registry: PrometheusCollectorRegistry
+  let factory: PrometheusMetricsFactory
+
+  static let prefix = "upload_reaper_"
+  /// Every state an upload can end a cycle in; each is set every cycle, zeros included, so no series goes stale.
+  static let states = ["unmatched"] + Outcome.allCases.map(\.rawValue)
+  static let abortOutcomes: [Outcome] = [.aborted, .wouldAbort, .skippedRecheck, .gone, .failed]
+  /// Error kinds are created at zero, so `increase()` sees the first real error.
+  static let errorKinds =
+    ["credentials", "timeout", "clock", "report", "metrics"]
+    + ProviderError.Kind.allCases.filter { $0 != .gone }.map(\.rawValue)
+
+  public init() {
+    registry = PrometheusCollectorRegistry()
+    var factory = PrometheusMetricsFactory(registry: registry)
+    // Cycles take seconds to an hour (the default cycle_timeout), not the milliseconds of a request.
+    factory.durationHistogramBuckets["\(Self.prefix)cycle_duration_seconds"] = [
+      .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+      .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600),
+    ]
+    self.factory = factory
+  }
+
+  /// Creates every series at zero for the targets and buckets this process scans, before the first cycle ends,
+  /// so a scrape right after start shows them.
+  public func prepare(_ config: ReaperConfig) {
+    for target in config.targets {
+      for kind in Self.errorKinds { counter("errors_total", ["target": target.name, "kind": kind]).increment(by: 0) }
+      for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
+        let labels = ["target": target.name, "bucket": bucket]
+        for outcome in Self.abortOutcomes {
+          counter("aborts_total", labels.merging(["outcome": outcome.rawValue]) { $1 }).increment(by: 0)
+        }
+        counter("bytes_reclaimed_total", labels).increment(by: 0)
+      }
+    }
+  }
+
+  /// Records one finished cycle.
+  public func record(_ summary: CycleSummary, config: ReaperConfig, finished: Date) {
+    prepare(config)
+    let scanned = Set(summary.targetNames)
+    for target in config.targets where scanned.contains(target.name) {
+      for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
+        let labels = ["target": target.name, "bucket": bucket]
+        for state in Self.states {
+          let count =
+            summary.outcomes[CycleSummary.OutcomeKey(target: target.name, bucket: bucket, outcome: state)] ?? 0
+          gauge("uploads", labels.merging(["state": state]) { $1 }).record(count)
+        }
+        let holdings = summary.holdings.filter { $0.key.target == target.name && $0.key.bucket == bucket }
+        gauge("bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0 + $1.bytes })
+        gauge("stale_bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0 + $1.staleBytes })
+        for outcome in Self.abortOutcomes {
+          let count =
+            summary.abortOutcomes[
+              CycleSummary.OutcomeKey(target: target.name, bucket: bucket, outcome: outcome.rawValue)] ?? 0
+          counter("aborts_total", labels.merging(["outcome": outcome.rawValue]) { $1 }).increment(by: Int64(count))
+        }
+        let reclaimed = summary.reclaimedByBucket[HoldingKey(target: target.name, bucket: bucket, rule: nil)] ?? 0
+        counter("bytes_reclaimed_total", labels).increment(by: reclaimed)
+      }
+      if !summary.timedOut, !summary.failedTargets.contains(target.name) {
+        gauge("last_success_timestamp_seconds", ["target": target.name]).record(finished.timeIntervalSince1970)
+      }
+    }
+    for (key, count) in summary.errorKinds {
+      counter("errors_total", ["target": key.target, "kind": key.kind]).increment(by: Int64(count))
+    }
+    CoreMetrics.Timer(label: "\(Self.prefix)cycle_duration_seconds", dimensions: [], factory: factory)
+      .recordNanoseconds(Int64(summary.durationSeconds * 1e9))
+  }
+
+  /// A failure outside a cycle (writing the report or the textfile) still counts as an error.
+  public func countError(target: String, kind: String) {
+    counter("errors_total", ["target": target, "kind": kind]).increment(by: 1)
+  }
+
+  /// The Prometheus text exposition format.
+  public func text() -> String { registry.emitToString() }
+
+  func counter(_ name: String, _ labels: [String: String]) -> CoreMetrics.Counter {
+    CoreMetrics.Counter(label: Self.prefix + name, dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
+  }
+
+  func gauge(_ name: String, _ labels: [String: String]) -> CoreMetrics.Gauge {
+    CoreMetrics.Gauge(label: Self.prefix + name, dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
+  }
+}
+
+/// The node_exporter textfile collector's file, replaced atomically: node_exporter reads only `*.prom`, so the
+/// temporary name is invisible to it, and the rename means it never reads half a file.
+public enum MetricsTextfile {
+  public static func write(_ text: String, to path: String) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    let temporary = (directory as NSString).appendingPathComponent(
+      ".\((path as NSString).lastPathComponent).\(getpid()).tmp")
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw failure(path, "cannot create \(temporary)") }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+      let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+      if written < 0, errno == EINTR { continue }
+      guard written > 0 else {
+        let error = failure(path, "writing \(temporary)")
+        close(descriptor)
+        unlink(temporary)
+        throw error
+      }
+      bytes = bytes.dropFirst(written)
+    }
+    // umask may have narrowed the mode; node_exporter runs as another user and must read it.
+    fchmod(descriptor, 0o644)
+    guard fsync(descriptor) == 0 else {
+      let error = failure(path, "syncing \(temporary)")
+      close(descriptor)
+      unlink(temporary)
+      throw error
+    }
+    close(descriptor)
+    guard rename(temporary, path) == 0 else {
+      let error = failure(path, "renaming \(temporary) into place")
+      unlink(temporary)
+      throw error
+    }
+  }
+
+  static func failure(_ path: String, _ what: String) -> ReportWriteError {
+    ReportWriteError(path: path, message: "\(what): \(String(cString: strerror(errno)))")
+  }
+}
