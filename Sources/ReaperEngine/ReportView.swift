@@ -41,9 +41,27 @@ public enum ReportView {
 
   static func render(_ cells: [String], _ columns: [(title: String, width: Int, right: Bool)]) -> String {
     zip(cells, columns).map { cell, column in
-      let pad = String(repeating: " ", count: max(0, column.width - cell.count))
+      let pad = String(repeating: " ", count: max(0, column.width - displayWidth(cell)))
       return column.right ? pad + cell : cell + pad
     }.joined(separator: "  ") + "  "
+  }
+
+  /// Terminal columns: CJK and other East Asian wide characters take two, so keys like `相册/` still line up.
+  static func displayWidth(_ text: String) -> Int {
+    text.unicodeScalars.reduce(0) { width, scalar in
+      switch scalar.value {
+      case 0x0300...0x036F, 0x200B...0x200F: width
+      case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+        0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+        0x20000...0x3FFFD:
+        width + 2
+      default: width + 1
+      }
+    }
+  }
+
+  static func padded(_ text: String, to width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - displayWidth(text)))
   }
 
   static func trimmed(_ line: String) -> String {
@@ -128,17 +146,17 @@ public struct CycleBreakdown: Sendable {
       }
       let shown = sorted.prefix(limit ?? sorted.count)
       // As wide as the longest name shown, so bucket names are never cut.
-      let width = shown.map(\.key.count).reduce(max(title.count, 16), max)
+      let width = shown.map { ReportView.displayWidth($0.key) }.reduce(max(title.count, 16), max)
       lines.append("")
       lines.append(
         ReportView.trimmed(
-          title.uppercased().padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+          ReportView.padded(title.uppercased(), to: width) + "  "
             + ReportView.render(Self.columns.map(\.title), Self.columns)))
       for (name, group) in shown {
         let stale = group.staleUnlisted > 0 ? "\(group.stale)*" : "\(group.stale)"
         lines.append(
           ReportView.trimmed(
-            name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+            ReportView.padded(name, to: width) + "  "
               + ReportView.render(
                 [
                   "\(group.uploads)", stale, ByteCount.humanize(group.staleBytes),

@@ -122,6 +122,23 @@ struct ReportAndMetricsTests {
     #expect(throws: ReportReadError.self) { try store.forEachRecord(of: report) { _ in } }
   }
 
+  /// CJK keys take two terminal columns a character; the breakdown's numbers still line up under their titles.
+  @Test func theBreakdownLinesUpWideCharacters() {
+    var breakdown = CycleBreakdown()
+    for (key, bytes) in [("相册/a.jpg", Int64(3 << 20)), ("tmp/b", Int64(1 << 20))] {
+      breakdown.add(
+        StoredRecord(
+          target: "pds", bucket: "9001", key: key, rule: "r", decision: "abort", outcome: "aborted", ageSeconds: 90_000,
+          bytes: bytes))
+    }
+    let lines = breakdown.lines()
+    let header = lines.firstIndex { $0.hasPrefix("TOP PREFIX") }!
+    let rows = lines[header...].prefix(3)
+    #expect(rows.dropFirst().first?.hasPrefix("pds/9001/相册/") == true)
+    let ends = rows.map { ReportView.displayWidth($0) }
+    #expect(Set(ends).count == 1, "\(Array(rows))")
+  }
+
   /// The textfile is replaced while a reader reads it in a loop: each read is one whole version.
   @Test func theTextfileIsReplacedAtomically() async throws {
     let directory = try Self.temporaryDirectory()
