@@ -83,8 +83,9 @@ public enum CredentialSource: Sendable, Hashable, CustomStringConvertible {
 
 /// Reads credentials. Each cycle calls it again, so a rotated token is picked up without a restart.
 public enum CredentialsLoader {
-  /// A relative name is looked up first in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`),
-  /// then next to the config file. Returns the first that exists, and every place tried.
+  /// A relative name is looked up first in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`), then next to
+  /// the config file, then in `credentials/` beside it (where the package keeps them, so `check-config` by hand
+  /// finds what systemd hands the service). Returns the first that exists, and every place tried.
   public static func resolve(
     name: String, configDirectory: String, environment: [String: String]
   ) -> (
@@ -96,6 +97,7 @@ public enum CredentialsLoader {
       candidates.append((directory as NSString).appendingPathComponent(name))
     }
     candidates.append((configDirectory as NSString).appendingPathComponent(name))
+    candidates.append((configDirectory as NSString).appendingPathComponent("credentials/\(name)"))
     return (candidates.first { FileManager.default.fileExists(atPath: $0) }, candidates)
   }
 
