@@ -31,6 +31,27 @@ struct PackagingTests {
     return path
   }
 
+  /// The version is written once, in ReaperVersion; the Debian changelog must have caught up with it.
+  @Test func theChangelogStartsAtTheBinarysVersion() throws {
+    let changelog = try String(
+      contentsOf: Self.packaging.appendingPathComponent("debian/changelog"), encoding: .utf8)
+    #expect(changelog.hasPrefix("upload-reaper (\(ReaperVersion.string)) "), "add a changelog entry for the version")
+  }
+
+  /// What the package installs as /etc/upload-reaper/config.toml: the example with every abort rule commented out.
+  @Test func theShippedConfigCanNeverAbort() throws {
+    let example = CLITests.exampleConfig
+    let result = try Self.shell("awk -f '\(Self.packaging.path)/debian/disable-abort-rules.awk' '\(example)'")
+    #expect(result.status == 0)
+    let active = result.output.split(separator: "\n").filter {
+      $0.range(of: #"^\s*action\s*=\s*"abort""#, options: .regularExpression) != nil
+    }
+    #expect(active.isEmpty, "\(active)")
+    let commented = result.output.split(separator: "\n").filter { $0.hasPrefix("# action = \"abort\"") }
+    #expect(commented.count >= 2)
+    #expect(result.output.contains("\n[[rule]]\n"), "log and report rules stay active")
+  }
+
   @Test func systemdAnalyzeVerifyPrintsNothing() throws {
     let unit = try Self.unitCopy()
     // verify exits 0 even on warnings, and writes under /run/systemd: a private tmpfs takes that write.
