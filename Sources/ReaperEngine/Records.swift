@@ -150,15 +150,18 @@ public struct CycleSummary: Sendable, Equatable {
     bytesHeld += record.bytes ?? 0
     let isStale = record.decision == .log || record.decision == .report || record.decision == .abort
     let key = HoldingKey(target: record.upload.target, bucket: record.upload.bucket, rule: record.rule)
-    holdings[key, default: Holding()].uploads += 1
-    holdings[key, default: Holding()].bytes += record.bytes ?? 0
-    if record.bytes == nil { holdings[key, default: Holding()].unlisted += 1 }
+    // One lookup per record: this runs for every upload of a cycle.
+    var holding = holdings.removeValue(forKey: key) ?? Holding()
+    holding.uploads += 1
+    holding.bytes += record.bytes ?? 0
+    if record.bytes == nil { holding.unlisted += 1 }
     if isStale {
       stale += 1
       staleBytes += record.bytes ?? 0
-      holdings[key, default: Holding()].stale += 1
-      holdings[key, default: Holding()].staleBytes += record.bytes ?? 0
+      holding.stale += 1
+      holding.staleBytes += record.bytes ?? 0
     }
+    holdings[key] = holding
     let state = record.decision == .unmatched ? "unmatched" : record.outcome.rawValue
     outcomes[OutcomeKey(target: record.upload.target, bucket: record.upload.bucket, outcome: state), default: 0] += 1
     if record.decision == .abort {

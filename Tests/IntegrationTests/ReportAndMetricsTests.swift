@@ -63,7 +63,11 @@ struct ReportAndMetricsTests {
       paths.append(try await report.finish(summary))
       _ = cycle
     }
-    try await Task.sleep(for: .milliseconds(50))
+    // Let the reader see the finished files at least once, however loaded the machine is.
+    let deadline = ContinuousClock.now + .seconds(10)
+    while observations.withLock({ $0.complete }) == 0, ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(20))
+    }
     done.store(true, ordering: .relaxed)
     let seen = observations.withLock { $0 }
     #expect(seen.partial.isEmpty, "\(seen.partial.prefix(3))")
@@ -164,7 +168,10 @@ struct ReportAndMetricsTests {
     }
     reader.start()
     for number in 0..<150 { try MetricsTextfile.write(version(number), to: path) }
-    try await Task.sleep(for: .milliseconds(20))
+    let deadline = ContinuousClock.now + .seconds(10)
+    while reads.load(ordering: .relaxed) == 0, ContinuousClock.now < deadline {
+      try await Task.sleep(for: .milliseconds(20))
+    }
     done.store(true, ordering: .relaxed)
     #expect(bad.withLock { $0 }.isEmpty, "\(bad.withLock { $0.prefix(3) })")
     #expect(reads.load(ordering: .relaxed) > 0)
