@@ -25,6 +25,10 @@ public enum ConfigLoader {
   public static func parse(
     source: String, path: String, environment: [String: String]
   ) throws(ConfigError) -> LoadedConfig {
+    // toml++ skips a leading byte-order mark; without it the preflight would not see a header on line 1 (a
+    // malformed one there made toml++ assert, found by fuzzing).
+    var source = source
+    if source.unicodeScalars.first == "\u{FEFF}" { source = String(source.unicodeScalars.dropFirst()) }
     let preflight = TOMLLocator(source: source)
     if !preflight.malformedHeaders.isEmpty {
       throw ConfigError(

@@ -63,4 +63,12 @@ struct HeaderPreflightTests {
     #expect(errors.first?.key == "syntax")
     #expect(errors.first?.message.contains("malformed table header") == true)
   }
+
+  /// toml++ skips a byte-order mark, so the preflight must too: a bad header right after one is still caught.
+  @Test func aByteOrderMarkDoesNotHideTheFirstHeader() throws {
+    let errors = try ConfigFixture("\u{FEFF}[$daemon]\ninterval = \"1h\"\n").errors()
+    #expect(errors.count == 1)
+    #expect(errors.first?.line == 1)
+    #expect(errors.first?.message.contains("malformed table header") == true)
+  }
 }
