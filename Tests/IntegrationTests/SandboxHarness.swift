@@ -21,8 +21,10 @@ struct SandboxHarness {
     var settings = HTTPSettings()
     settings.baseBackoff = .milliseconds(10)
     settings.maxBackoff = .milliseconds(50)
-    settings.readTimeout = .seconds(2)
-    settings.requestTimeout = .seconds(5)
+    // Generous, because tests count the sandbox's requests exactly and a timeout under CI load would add a
+    // retry; the tests that exercise timeouts set their own.
+    settings.readTimeout = .seconds(30)
+    settings.requestTimeout = .seconds(60)
     return settings
   }
 
