@@ -78,6 +78,23 @@ public enum Policy {
   }
 }
 
+extension Policy {
+  /// Whether listing an upload's parts could change its decision. An upload too young for its rule is kept
+  /// whatever its parts say, because idle time never exceeds age; skipping its parts request is what keeps a
+  /// scan of millions of fresh uploads to one request per page.
+  public static func partsCanMatter(
+    upload: Upload, now: Date, selection: RuleSet.Selection, safety: SafetySettings
+  ) -> Bool {
+    guard case .selected(let rule) = selection else { return false }
+    let age = now.timeIntervalSince(upload.initiated)
+    if age < 0 { return false }
+    if let maxAge = rule.maxAge, age <= Double(maxAge.seconds) { return false }
+    if let maxIdle = rule.maxIdle, age <= Double(maxIdle.seconds) { return false }
+    if rule.action == .abort, age <= Double(safety.minAge.seconds) { return false }
+    return true
+  }
+}
+
 /// Byte counts as people read them, in binary units: `1.4 GiB`.
 public enum ByteCount {
   public static func humanize(_ bytes: Int64) -> String {

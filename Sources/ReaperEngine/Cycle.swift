@@ -15,6 +15,8 @@ public struct CycleOptions: Sendable {
   public var targetFilter: String?
   /// List mode: parts for every upload, no decisions and no aborts.
   public var listOnly = false
+  /// False only for a bare listing (`list --no-parts`): no parts requests at all.
+  public var listParts = true
   public var hostClock: @Sendable () -> Date = { Date() }
   /// Called whenever a request completes: a page, a parts listing, an abort. The daemon's watchdog pings
   /// only while this keeps being called.
@@ -256,9 +258,9 @@ public struct Cycle: Sendable {
 
   // MARK: deciding
 
-  /// Decides a page of uploads in order. Parts are listed for every upload a rule selects, so reports can say
-  /// what stale uploads hold, and for every upload in list mode or with `account_all`; those requests run
-  /// concurrently, at most `concurrency` at a time.
+  /// Decides a page of uploads in order. Parts are listed for every upload a rule selects and is old enough to
+  /// be stale, so reports can say what stale uploads hold, and for every upload in list mode or with
+  /// `account_all`; those requests run concurrently, at most `concurrency` at a time.
   func evaluate(
     _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
   ) async -> [Evaluation] {
@@ -268,8 +270,10 @@ public struct Cycle: Sendable {
       var inFlight = 0
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key)
-        var needsParts = options.listOnly || config.daemon.accountAll
-        if case .selected = selection { needsParts = true }
+        let needsParts =
+          options.listParts
+          && (options.listOnly || config.daemon.accountAll
+            || Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety))
         guard needsParts else {
           results[index] = decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset)
           continue

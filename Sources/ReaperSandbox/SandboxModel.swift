@@ -257,3 +257,48 @@ extension PDSQuirks {
     numericPartMarkers = try container.decodeIfPresent(Bool.self, forKey: .numericPartMarkers) ?? numericPartMarkers
   }
 }
+
+/// Lookups by binary search over the sorted uploads, so a bucket of millions answers each request in
+/// logarithmic time rather than a scan.
+extension SandboxBucket {
+  /// The first position where `isBefore` turns false; `isBefore` must hold for a prefix of the sorted uploads.
+  func partitionPoint(_ isBefore: (SandboxUpload) -> Bool) -> Int {
+    var low = 0
+    var high = uploads.count
+    while low < high {
+      let middle = low + (high - low) / 2
+      if isBefore(uploads[middle]) { low = middle + 1 } else { high = middle }
+    }
+    return low
+  }
+
+  func firstIndex(keyAtLeast key: String) -> Int {
+    partitionPoint { $0.key.utf8.lexicographicallyPrecedes(key.utf8) }
+  }
+
+  func firstIndex(keyAbove key: String) -> Int {
+    partitionPoint { !key.utf8.lexicographicallyPrecedes($0.key.utf8) }
+  }
+
+  func firstIndex(after upload: SandboxUpload) -> Int {
+    partitionPoint { !SandboxUpload.precedes(upload, $0) }
+  }
+
+  /// Where the upload with this id and key is. `hint`, the upload as last served, finds it by binary search;
+  /// when the upload has changed or gone since, a scan settles it.
+  func index(of uploadID: String, key: String, hint: SandboxUpload?) -> Int? {
+    if let hint, hint.uploadID == uploadID, hint.key == key {
+      let at = partitionPoint { SandboxUpload.precedes($0, hint) }
+      if at < uploads.count, uploads[at].uploadID == uploadID, uploads[at].key == key { return at }
+    }
+    return uploads.firstIndex { $0.uploadID == uploadID && $0.key == key }
+  }
+
+  /// Up to `limit` uploads from `start` whose keys begin with `prefix`, and whether more such uploads follow.
+  func page(from start: Int, prefix: String, limit: Int) -> (uploads: ArraySlice<SandboxUpload>, truncated: Bool) {
+    var end = start
+    while end < uploads.count, end - start < limit, uploads[end].key.utf8.starts(with: prefix.utf8) { end += 1 }
+    let truncated = end < uploads.count && uploads[end].key.utf8.starts(with: prefix.utf8)
+    return (uploads[start..<end], truncated)
+  }
+}

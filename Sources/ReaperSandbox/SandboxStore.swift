@@ -240,16 +240,21 @@ public final class SandboxStore: Sendable {
     if state.faults.denyBuckets.contains(bucketName) {
       return dialect.fail(403, "AccessDenied", "access to \(bucketName) is denied")
     }
-    guard let bucket = state.buckets[bucketName] else {
+    guard state.buckets[bucketName] != nil else {
       return dialect.fail(404, "NoSuchBucket", "the bucket \(bucketName) does not exist")
     }
     let parameters = Dictionary(query, uniquingKeysWith: { first, _ in first })
+    // No copy of the bucket outlives a statement: an abort below changes it in place, and a second reference
+    // to a million uploads would copy them all.
+    func located(_ uploadID: String, _ key: String) -> Int? {
+      state.buckets[bucketName]?.index(of: uploadID, key: key, hint: state.known[uploadID])
+    }
     var response: SandboxResponse
     switch (request.method, key, parameters["uploadId"]) {
     case ("GET", nil, _) where parameters["uploads"] != nil:
       state.log.listUploads += 1
       state.log.listParameterNames.formUnion(parameters.keys)
-      response = dialect.listUploads(bucket, parameters, &state)
+      response = dialect.listUploads(state.buckets[bucketName]!, parameters, &state)
       if response.status == 200, state.faults.truncateNext > 0 {
         state.faults.truncateNext -= 1
         response.body = Array(response.body.prefix(response.body.count / 2))
@@ -257,13 +262,13 @@ public final class SandboxStore: Sendable {
     case ("GET", .some(let key), .some(let uploadID)):
       state.log.listParts += 1
       // Ceph answers NoSuchKey here; AWS and CDCS NoSuchUpload. The sandbox follows the documents.
-      guard let upload = bucket.uploads.first(where: { $0.uploadID == uploadID && $0.key == key }) else {
+      guard let index = located(uploadID, key), let bucket = state.buckets[bucketName] else {
         return dialect.fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
       }
-      response = dialect.listParts(bucket, upload, parameters)
+      response = dialect.listParts(bucket, bucket.uploads[index], parameters)
     case ("DELETE", .some(let key), .some(let uploadID)):
       state.log.aborts += 1
-      guard let index = bucket.uploads.firstIndex(where: { $0.uploadID == uploadID && $0.key == key }) else {
+      guard let index = located(uploadID, key) else {
         return dialect.fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
       }
       state.buckets[bucketName]?.uploads.remove(at: index)
@@ -305,24 +310,21 @@ public final class SandboxStore: Sendable {
       state.faults.repeatFirstPageNext -= 1
       marker = nil
     }
-    let matching = bucket.uploads.filter { $0.key.utf8.starts(with: prefix.utf8) }
-    var start = 0
+    var start = bucket.firstIndex(keyAtLeast: prefix)
     if let marker {
       if let after = state.known[marker] {
-        start = matching.firstIndex { SandboxUpload.precedes(after, $0) } ?? matching.count
+        start = max(start, bucket.firstIndex(after: after))
       } else {
         // An object-key marker, as the docs describe it: resume after every upload of that key.
-        start =
-          matching.firstIndex { !$0.key.utf8.lexicographicallyPrecedes(marker.utf8) && $0.key != marker }
-          ?? matching.count
+        start = max(start, bucket.firstIndex(keyAbove: marker))
       }
     }
     let limit = min(maxUploads, quirks.pageLimit ?? maxUploads)
-    let page = matching[start..<min(matching.count, start + limit)]
-    let truncated = start + page.count < matching.count
+    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
     var next = truncated ? (page.last?.uploadID ?? "") : ""
     if truncated, state.faults.stallMarkers, let marker = parameters["upload-id-marker"] { next = marker }
-    for upload in page { state.known[upload.uploadID] = upload }
+    // The next marker is always the page's last upload: remember where it was, even once it is gone.
+    if let last = page.last { state.known[last.uploadID] = last }
 
     let urlEncoded = encoding == "url"
     func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
@@ -433,26 +435,24 @@ public final class SandboxStore: Sendable {
       keyMarker = nil
       uploadIDMarker = nil
     }
-    let matching = bucket.uploads.filter { $0.key.utf8.starts(with: prefix.utf8) }
-    var start = 0
+    var start = bucket.firstIndex(keyAtLeast: prefix)
     if let keyMarker {
       if let uploadIDMarker, let after = state.known[uploadIDMarker], after.key == keyMarker {
-        start = matching.firstIndex { SandboxUpload.precedes(after, $0) } ?? matching.count
+        start = max(start, bucket.firstIndex(after: after))
       } else {
         // key-marker alone: the uploads of later keys only, as AWS documents.
-        start = matching.firstIndex { keyMarker.utf8.lexicographicallyPrecedes($0.key.utf8) } ?? matching.count
+        start = max(start, bucket.firstIndex(keyAbove: keyMarker))
       }
     }
     let limit = min(maxUploads, bucket.quirks.pageLimit ?? maxUploads)
-    let page = matching[start..<min(matching.count, start + limit)]
-    let truncated = start + page.count < matching.count
+    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
     var nextKey = truncated ? page.last?.key ?? "" : ""
     var nextID = truncated ? page.last?.uploadID ?? "" : ""
     if truncated, state.faults.stallMarkers, let keyMarker, let uploadIDMarker {
       nextKey = keyMarker
       nextID = uploadIDMarker
     }
-    for upload in page { state.known[upload.uploadID] = upload }
+    if let last = page.last { state.known[last.uploadID] = last }
     let urlEncoded = encoding == "url"
     func field(_ text: String) -> String { XMLText.escape(urlEncoded ? URLEncoding.formEncode(text) : text) }
     var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"

@@ -14,6 +14,13 @@ struct Sandbox: AsyncParsableCommand {
       """)
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
   @Option(help: ArgumentHelp("JSON file of buckets and uploads to serve.", valueName: "file")) var seed: String?
+  @Option(
+    help: ArgumentHelp(
+      "Serve this many generated uploads in coffer \(SandboxSeed.generatedCoffer) instead (for benchmarks).",
+      valueName: "count"))
+  var generate: Int?
+  @Option(help: "With --generate: the percentage of uploads that are stale (over 60 days old, with parts).")
+  var stalePercent: Double = 1
   @Option(help: ArgumentHelp("Write the port, once listening, to this file.", valueName: "file")) var portFile: String?
   @Option(help: "Answer this share of requests with 503, at random (0 to 1).") var errorRate: Double = 0
   @Option(help: "Delay every response by this many milliseconds.") var latencyMs: Int = 0
@@ -26,13 +33,22 @@ struct Sandbox: AsyncParsableCommand {
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
     guard (0...1).contains(errorRate) else { throw ValidationError("--error-rate must be 0...1") }
+    if let generate {
+      guard seed == nil else { throw ValidationError("--generate and --seed exclude each other") }
+      guard (1...50_000_000).contains(generate) else { throw ValidationError("--generate must be 1...50000000") }
+    }
+    guard (0...100).contains(stalePercent) else { throw ValidationError("--stale-percent must be 0...100") }
   }
 
   func run() async throws {
     let now = Date()
     let contents: SandboxSeed
     do {
-      contents = try seed.map { try SandboxSeed.load(path: $0, now: now) } ?? SandboxSeed.demo(now: now)
+      if let generate {
+        contents = SandboxSeed.generated(count: generate, stalePercent: stalePercent, now: now)
+      } else {
+        contents = try seed.map { try SandboxSeed.load(path: $0, now: now) } ?? SandboxSeed.demo(now: now)
+      }
     } catch {
       Console.error("upload-reaper sandbox: \(error)")
       throw ExitCode(ExitStatus.badConfig)

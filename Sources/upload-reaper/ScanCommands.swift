@@ -34,12 +34,14 @@ struct List: AsyncParsableCommand {
   @OptionGroup var options: ConfigOption
   @Option(help: ArgumentHelp("List only this target.", valueName: "name")) var target: String?
   @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+  @Flag(help: "Only the uploads, one request per page: parts, bytes and idle time stay empty.") var noParts = false
 
   func run() async throws {
     let config = try options.load().config
     try TargetFilter.check(target, in: config)
-    let summary = await OneCycle.run(
-      config: config, options: CycleOptions(targetFilter: target, listOnly: true), format: format, dryRun: true)
+    var cycleOptions = CycleOptions(targetFilter: target, listOnly: true)
+    cycleOptions.listParts = !noParts
+    let summary = await OneCycle.run(config: config, options: cycleOptions, format: format, dryRun: true)
     if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
   }
 }
@@ -68,9 +70,8 @@ enum OneCycle {
     await records?.close(report, summary: summary, finished: Date())
     if options.listOnly {
       if format == .text {
-        await output.line(
-          "\n\(summary.uploadsSeen) uploads holding \(ByteCount.humanize(summary.bytesHeld)); \(summary.errors.count) error(s)"
-        )
+        let held = options.listParts ? "holding \(ByteCount.humanize(summary.bytesHeld))" : "(parts not listed)"
+        await output.line("\n\(summary.uploadsSeen) uploads \(held); \(summary.errors.count) error(s)")
         for error in summary.errors { await output.line("  \(error)") }
       } else {
         await output.line(ReportFormat.jsonSummary(summary))
