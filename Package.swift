@@ -79,6 +79,13 @@ let package = Package(
     // What the fuzzers exercise, shared with the regression tests; and the libFuzzer driver (scripts/fuzz).
     .target(name: "ReaperFuzzChecks", dependencies: ["ReaperWire", "ReaperConfig", "ReaperCore"]),
     .executableTarget(name: "reaper-fuzz", dependencies: ["ReaperFuzzChecks"]),
+    // scripts/bench's helper: makes the Ceph populations and checks what is left.
+    .executableTarget(
+      name: "reaper-bench",
+      dependencies: [
+        "TestSupport", "ReaperProviders", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
     .systemLibrary(
       name: "CSystemd",
       pkgConfig: "libsystemd",

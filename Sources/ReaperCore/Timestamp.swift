@@ -130,7 +130,8 @@ public enum Timestamp {
   public static func parse(_ text: String, zone: Zone) -> Date? {
     guard let first = text.utf8.first else { return nil }
     if Digits.value(first) != nil { return parseRFC3339(text, zoneless: zone) }
-    return text.contains(",") ? parseRFC1123(text) : parseCtime(text, zone: zone)
+    // A byte search: String.contains(String) goes through Foundation's locale-aware search, a tenth of a scan's CPU.
+    return text.utf8.contains(UInt8(ascii: ",")) ? parseRFC1123(text) : parseCtime(text, zone: zone)
   }
 
   /// `Wed, 18 Jan 2017 16:12:38 GMT`, as HTTP `Date` headers carry it.

@@ -7,6 +7,12 @@ import ReaperProviders
 /// Where a cycle's records go, one at a time, as they are decided.
 public protocol RecordSink: Sendable {
   func emit(_ record: UploadRecord) async
+  /// The same, with the record's JSON line already made, so several sinks format it once.
+  func emit(_ record: UploadRecord, jsonLine: String) async
+}
+
+extension RecordSink {
+  public func emit(_ record: UploadRecord, jsonLine: String) async { await emit(record) }
 }
 
 public struct CycleOptions: Sendable {
@@ -430,7 +436,8 @@ public struct Cycle: Sendable {
   }
 
   func log(_ record: UploadRecord) {
-    guard !options.listOnly else { return }
+    // Kept uploads are most of a large scan and log nothing: build no metadata for them.
+    guard !options.listOnly, record.outcome != .kept else { return }
     var metadata: Logger.Metadata = [
       "target": "\(record.upload.target)", "bucket": "\(record.upload.bucket)", "key": "\(record.upload.key)",
       "upload_id": "\(record.upload.uploadID)", "age_seconds": "\(record.ageSeconds)", "reason": "\(record.reason)",

@@ -32,6 +32,10 @@ public actor ReportFile: RecordSink {
     append(ReportFormat.jsonLine(record))
   }
 
+  public func emit(_ record: UploadRecord, jsonLine: String) {
+    append(jsonLine)
+  }
+
   /// Writes the summary line and puts the file in place under the first free name for its start time.
   /// Returns the final path.
   @discardableResult

@@ -21,6 +21,7 @@ public enum FuzzChecks {
 
   /// The CDCS JSON list and parts decoders, under both zones that matter.
   public static func cdcs(_ bytes: [UInt8]) {
+    sameAsFoundation(bytes)
     for zone in [Zone.utc, .fixed(secondsEast: 28_800)] {
       if let page = try? CDCSDecoder.decodeList(bytes, zone: zone) {
         // Whatever decoded must be usable downstream without trapping.
@@ -34,6 +35,17 @@ public enum FuzzChecks {
     _ = ErrorBody.parse(bytes)
   }
 
+  /// The reaper's JSON parser must read every input exactly as Foundation's JSONDecoder does: the same value,
+  /// or an error from both.
+  public static func sameAsFoundation(_ bytes: [UInt8]) {
+    let fast = try? LooseJSON.parse(bytes)
+    let reference = try? LooseJSON.parseWithFoundation(bytes)
+    if fast != reference {
+      fatalError(
+        "LooseJSON.parse disagrees with JSONDecoder: \(String(describing: fast)) vs \(String(describing: reference))")
+    }
+  }
+
   /// The S3 XML list and parts decoders.
   public static func s3(_ bytes: [UInt8]) {
     if let page = try? S3Decoder.decodeList(bytes) {
@@ -45,6 +57,7 @@ public enum FuzzChecks {
 
   /// The PDS JSON decoders: a listing page, a file, a parts page, and error bodies in either spelling.
   public static func pds(_ bytes: [UInt8]) {
+    sameAsFoundation(bytes)
     if let page = try? PDSDecoder.decodeList(bytes) {
       for item in page.items {
         for stamp in [item.createdAt, item.updatedAt] {

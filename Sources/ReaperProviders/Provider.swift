@@ -113,6 +113,9 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
     /// Every marker handed out so far: a repeat means the server is going round in circles.
     var seen: Set<String> = []
     var walk: (any PageWalk<Page>)?
+    /// The next page of a chain, already requested while the caller works on this one, so the server's time and
+    /// ours overlap. Only ever one ahead, so memory stays at two pages.
+    var prefetched: Task<(Page, String?), any Error>?
 
     init(source: Source) { self.source = source }
 
@@ -140,7 +143,12 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
         count += 1
         let (page, next): (Page, String?)
         do {
-          (page, next) = try await fetch(marker)
+          if let prefetched {
+            self.prefetched = nil
+            (page, next) = try await prefetched.value
+          } else {
+            (page, next) = try await fetch(marker)
+          }
         } catch {
           finished = true
           throw error
@@ -151,6 +159,9 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
             throw stalled(next)
           }
           marker = next
+          if count < maximumPages, !Task.isCancelled {
+            prefetched = Task { () async throws -> (Page, String?) in try await fetch(next) }
+          }
         } else {
           finished = true
         }

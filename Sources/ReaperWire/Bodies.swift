@@ -31,7 +31,18 @@ public enum LooseJSON: Decodable, Sendable, Equatable {
     }
   }
 
+  /// Nesting deeper than `maximumDepth` is refused.
   public static func parse(_ bytes: [UInt8]) throws -> LooseJSON {
+    do {
+      if let value = try LooseJSONParser.parse(bytes) { return value }
+    } catch  where error.tooDeep {
+      throw TooDeep(description: error.description)
+    }
+    return try parseWithFoundation(bytes)
+  }
+
+  /// The same through Foundation's `JSONDecoder`: far slower, kept as the reference the parser is tested against.
+  public static func parseWithFoundation(_ bytes: [UInt8]) throws -> LooseJSON {
     // Decoding grows faster than linearly with nesting (400 levels take seconds), so a body nested deeper than
     // any provider's answers is refused before the decoder sees it.
     if let depth = nestingBeyond(maximumDepth, in: bytes) {

@@ -17,9 +17,17 @@ actor StandardOutput: RecordSink {
   }
 
   func emit(_ record: UploadRecord) {
+    emit(record, jsonLine: nil)
+  }
+
+  func emit(_ record: UploadRecord, jsonLine: String) {
+    emit(record, jsonLine: Optional(jsonLine))
+  }
+
+  private func emit(_ record: UploadRecord, jsonLine: String?) {
     switch style {
     case .json:
-      line(ReportFormat.jsonLine(record))
+      line(jsonLine ?? ReportFormat.jsonLine(record))
     case .table:
       if !headerWritten {
         headerWritten = true

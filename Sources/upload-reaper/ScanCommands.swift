@@ -91,7 +91,11 @@ struct TeeSink: RecordSink {
   let second: any RecordSink
 
   func emit(_ record: UploadRecord) async {
-    await first.emit(record)
-    await second.emit(record)
+    await emit(record, jsonLine: ReportFormat.jsonLine(record))
+  }
+
+  func emit(_ record: UploadRecord, jsonLine: String) async {
+    await first.emit(record, jsonLine: jsonLine)
+    await second.emit(record, jsonLine: jsonLine)
   }
 }
