@@ -9,6 +9,9 @@ struct LooseJSONParser {
   struct Malformed: Error, CustomStringConvertible {
     var description: String
     var tooDeep = false
+    /// Raw control characters and invalid UTF-8 in strings, which JSONDecoder accepts in ways of its own:
+    /// such rare bodies go to JSONDecoder, so the two never disagree.
+    var needsFoundation = false
   }
 
   private let bytes: [UInt8]
@@ -24,15 +27,23 @@ struct LooseJSONParser {
     }
     var parser = LooseJSONParser(bytes)
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.position = 3 }
-    parser.skipWhitespace()
-    let value = try parser.value()
-    parser.skipWhitespace()
-    guard parser.position == bytes.count else { throw parser.malformed("text after the value") }
-    return value
+    do throws(Malformed) {
+      parser.skipWhitespace()
+      let value = try parser.value()
+      parser.skipWhitespace()
+      guard parser.position == bytes.count else { throw parser.malformed("text after the value") }
+      return value
+    } catch  where error.needsFoundation {
+      return nil
+    }
   }
 
   private func malformed(_ what: String) -> Malformed {
     Malformed(description: "\(what) at byte \(position)")
+  }
+
+  private func foreign(_ what: String) -> Malformed {
+    Malformed(description: "\(what) at byte \(position)", needsFoundation: true)
   }
 
   private mutating func skipWhitespace() {
@@ -196,7 +207,7 @@ struct LooseJSONParser {
         return text
       }
       if byte == UInt8(ascii: "\\") { break }
-      guard byte >= 0x20 else { throw malformed("a control character in a string") }
+      guard byte >= 0x20 else { throw foreign("a control character in a string") }
       position += 1
     }
     var scalars = Array(bytes[start..<position])
@@ -237,7 +248,7 @@ struct LooseJSONParser {
         default: throw malformed("an unknown escape")
         }
       default:
-        guard byte >= 0x20 else { throw malformed("a control character in a string") }
+        guard byte >= 0x20 else { throw foreign("a control character in a string") }
         scalars.append(byte)
         position += 1
       }
@@ -264,7 +275,7 @@ struct LooseJSONParser {
   }
 
   private func validated(_ utf8: ArraySlice<UInt8>) throws(Malformed) -> String {
-    guard let text = String(validating: utf8, as: UTF8.self) else { throw malformed("a string that is not UTF-8") }
+    guard let text = String(validating: utf8, as: UTF8.self) else { throw foreign("a string that is not UTF-8") }
     return text
   }
 }
