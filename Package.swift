@@ -114,7 +114,7 @@ let package = Package(
       path: "Tests/TestSupport"
     ),
     .testTarget(
-      name: "FuzzRegressionTests", dependencies: ["ReaperFuzzChecks"], exclude: []
+      name: "FuzzRegressionTests", dependencies: ["ReaperFuzzChecks", "ReaperWire"], exclude: []
     ),
     .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore"]),
     .testTarget(

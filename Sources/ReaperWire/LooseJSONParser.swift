@@ -2,9 +2,10 @@
 ///
 /// Foundation's `JSONDecoder` has no way to ask what a value is, so decoding an unknown shape means trying each
 /// type in turn, and every miss builds an error with its coding path: profiled on a million-upload listing, that
-/// was 60% of the reaper's CPU. This parser accepts what `JSONDecoder` accepts (RFC 8259, a UTF-8 byte-order
-/// mark, trailing commas; a repeated key keeps its first value), and the differential tests and fuzzers hold it
-/// to `JSONDecoder`'s answers. Input that may be UTF-16 or UTF-32 goes to `JSONDecoder` itself.
+/// was 60% of the reaper's CPU. This parser reads RFC 8259 plus what `JSONDecoder` also allows (a UTF-8
+/// byte-order mark, trailing commas; a repeated key keeps its first value), and the differential tests and
+/// fuzzers hold it to `JSONDecoder`'s value wherever both accept an input. Numbers follow the RFC strictly,
+/// where `JSONDecoder` is lax in its own ways. Input that may be UTF-16 or UTF-32 goes to `JSONDecoder`.
 struct LooseJSONParser {
   struct Malformed: Error, CustomStringConvertible {
     var description: String

@@ -1,9 +1,11 @@
 import Foundation
 import ReaperFuzzChecks
+import ReaperWire
 import Testing
 
 /// The reaper's JSON parser against Foundation's JSONDecoder on the inputs where parsers usually part ways.
-/// `sameAsFoundation` traps on any disagreement; the fuzzers run the same check on every input they make.
+/// `sameAsFoundation` traps when both read an input to different values; the fuzzers run the same check on
+/// every input they make.
 @Suite("JSON parser agrees with JSONDecoder")
 struct LooseJSONDifferentialTests {
   static let inputs: [String] = [
@@ -26,6 +28,12 @@ struct LooseJSONDifferentialTests {
   @Test(arguments: inputs)
   func sameValueOrSameRefusal(input: String) {
     FuzzChecks.sameAsFoundation(Array(input.utf8))
+  }
+
+  /// Where the two part ways on purpose: JSONDecoder's number scanning.
+  @Test func numbersFollowTheRFC() throws {
+    #expect(try LooseJSON.parse(Array("0e1".utf8)) == .number(0))
+    #expect(throws: (any Error).self) { try LooseJSON.parse(Array(#"{"n":5.0...}"#.utf8)) }
   }
 
   @Test func bytesThatAreNotUTF8() {
