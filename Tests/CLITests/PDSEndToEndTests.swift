@@ -97,12 +97,6 @@ struct PDSEndToEndTests {
     return Setup(server: server, config: config)
   }
 
-  static func jsonLines(_ text: String) throws -> [[String: Any]] {
-    try text.split(separator: "\n").map { line in
-      try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-    }
-  }
-
   static func leaks(_ output: String) -> [String] {
     [token, "Signature=", "OSSAccessKeyId", SandboxStore.signedURLHost, "Bearer"].filter { output.contains($0) }
   }
@@ -118,7 +112,7 @@ struct PDSEndToEndTests {
       ["scan", "--config", setup.config, "--dry-run", "--format", "json"], environment: verbose)
     #expect(dry.status == 0, "\(dry.stderr)")
     #expect(store.aborted.isEmpty)
-    let drySummary = try #require(try Self.jsonLines(dry.stdout).last?["summary"] as? [String: Any])
+    let drySummary = try #require(try EndToEndTests.jsonLines(dry.stdout).last?["summary"] as? [String: Any])
     #expect(drySummary["would_abort"] as? Int == 3)
 
     let real = try await CLITests.run(["scan", "--config", setup.config, "--format", "json"], environment: verbose)
@@ -135,7 +129,7 @@ struct PDSEndToEndTests {
     let remaining = store.files(in: Self.drive).map(\.fileID)
     #expect(Set(remaining) == [Self.finished.fileID, byID["U-finishing"]!.fileID])
 
-    let lines = try Self.jsonLines(real.stdout)
+    let lines = try EndToEndTests.jsonLines(real.stdout)
     let records = lines.dropLast()
     func record(_ id: String) -> [String: Any]? { records.first { $0["upload_id"] as? String == id } }
     // backups/ has no rule: the walk never entered it.
@@ -172,7 +166,7 @@ struct PDSEndToEndTests {
     defer { Task { await setup.server.stop() } }
     let result = try await CLITests.run(["list", "--config", setup.config, "--format", "json"])
     #expect(result.status == 0, "\(result.stderr)")
-    let records = try Self.jsonLines(result.stdout).dropLast()
+    let records = try EndToEndTests.jsonLines(result.stdout).dropLast()
     #expect(records.count == Self.uploads.count)
     for upload in Self.uploads {
       let record = records.first { $0["upload_id"] as? String == upload.uploadID }
