@@ -116,7 +116,7 @@ let package = Package(
     .testTarget(
       name: "FuzzRegressionTests", dependencies: ["ReaperFuzzChecks", "ReaperWire"], exclude: []
     ),
-    .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore"]),
+    .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore", "ReaperConfig"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [

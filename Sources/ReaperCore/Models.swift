@@ -50,16 +50,22 @@ public struct Activity: Sendable, Hashable {
   }
 }
 
-/// One uploaded part. `lastModified` is nil where the provider keeps no time per part (PDS).
+/// One uploaded part. `lastModified` is nil where the provider keeps no time per part (PDS), or where the
+/// server sent one that could not be trusted; then `unreadableTime` says what was sent.
 public struct Part: Sendable, Hashable {
   public var number: Int
   public var size: Int64
   public var lastModified: Date?
+  /// The server's `LastModified` as sent (`"missing"` when absent), for a provider that keeps a time per part but
+  /// sent none that reads as a plausible time. Idle time is then unknown: a part written a minute ago must not
+  /// look idle since the upload began.
+  public var unreadableTime: String?
 
-  public init(number: Int, size: Int64, lastModified: Date?) {
+  public init(number: Int, size: Int64, lastModified: Date?, unreadableTime: String? = nil) {
     self.number = number
     self.size = size
     self.lastModified = lastModified
+    self.unreadableTime = unreadableTime
   }
 }
 
@@ -69,6 +75,9 @@ public struct PartsSummary: Sendable, Hashable {
   public var bytes: Int64
   public var newestModified: Date?
   public var highestPartNumber: Int
+  /// Parts whose time the server sent unreadable, missing or implausible; the first one's is described.
+  public var unreadableTimes = 0
+  public var firstUnreadableTime: String?
 
   public init(count: Int = 0, bytes: Int64 = 0, newestModified: Date? = nil, highestPartNumber: Int = 0) {
     self.count = count
@@ -77,12 +86,25 @@ public struct PartsSummary: Sendable, Hashable {
     self.highestPartNumber = highestPartNumber
   }
 
+  /// Why idle time cannot be measured from these parts, or nil when it can.
+  public var idleUnknownReason: String? {
+    guard let firstUnreadableTime else { return nil }
+    let others = unreadableTimes > 1 ? " (and \(unreadableTimes - 1) more)" : ""
+    return "idle time unknown: \(firstUnreadableTime)\(others)"
+  }
+
   public mutating func add(_ part: Part) {
     count += 1
     // A hostile or broken server could send sizes that add up past Int64: saturate rather than trap.
     let (sum, overflow) = bytes.addingReportingOverflow(part.size)
     bytes = overflow ? (part.size < 0 ? Int64.min : Int64.max) : sum
     highestPartNumber = max(highestPartNumber, part.number)
+    if let unreadable = part.unreadableTime {
+      unreadableTimes += 1
+      if firstUnreadableTime == nil {
+        firstUnreadableTime = "part \(part.number) has an unreadable LastModified \"\(unreadable.prefix(64))\""
+      }
+    }
     if let modified = part.lastModified, newestModified.map({ modified > $0 }) ?? true {
       newestModified = modified
     }

@@ -48,6 +48,7 @@ public enum Policy {
     }
     if let maxIdle = rule.maxIdle {
       guard let idle, let idleSeconds else { return keep(rule, "idle time unknown: parts not listed") }
+      if let unknown = parts?.idleUnknownReason { return keep(rule, unknown) }
       let shown = TimeSpan.humanize(seconds: idleSeconds, like: maxIdle)
       guard idle > Double(maxIdle.seconds) else {
         return keep(rule, "idle \(shown) <= max_idle \(maxIdle)\(idleBasis)")

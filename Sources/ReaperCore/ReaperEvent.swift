@@ -8,6 +8,8 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   case cycleFinished = "f1e2d3c4b5a64978a1b2c3d4e5f6a796"
   case configReloadFailed = "3c5e7a9b1d2f4e6a8c0b2d4f6a8c0ea7"
   case clockSuspect = "8a6c4e2d0b9f4a7c5e3d1b9f7a5c3eb8"
+  /// The server's clock and this host's disagree: ages are measured on the earlier of the two.
+  case clockSkew = "6d2f8b4a0c1e4f93a7b5c3d1e9f0a2c4"
 
   public var messageID: String { rawValue }
 }

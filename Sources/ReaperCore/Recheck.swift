@@ -17,6 +17,7 @@ public enum Recheck {
       if after.bytes != before.bytes { return "recheck: bytes held changed" }
     }
     if let maxIdle = rule.maxIdle {
+      if let unknown = after.idleUnknownReason { return "recheck: \(unknown)" }
       let idle = now.timeIntervalSince(max(after.newestModified ?? initiated, initiated))
       if idle <= Double(maxIdle.seconds) {
         return "recheck: idle \(TimeSpan.humanize(seconds: Int64(idle), like: maxIdle)) <= max_idle \(maxIdle)"

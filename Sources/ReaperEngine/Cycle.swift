@@ -79,7 +79,9 @@ public struct Cycle: Sendable {
     let timedOut = await withTaskGroup(of: CycleSummary?.self) { race -> Bool in
       race.addTask {
         await withTaskGroup(of: CycleSummary.self) { group in
-          for target in targets { group.addTask { await scan(target) } }
+          for target in targets {
+            group.addTask { await WalkControl.$stopRequested.withValue(options.shouldStop) { await scan(target) } }
+          }
           var total = CycleSummary()
           for await partial in group { total.merge(partial) }
           return total
@@ -127,7 +129,18 @@ public struct Cycle: Sendable {
     var parts: PartsSummary?
     /// Server clock minus host clock when it was listed, so the recheck measures on the same clock.
     var clockOffset: TimeInterval
+    /// An abort request for it was sent and its answer lost: a later NoSuchUpload may be our own doing.
+    var abortSent = false
   }
+
+  /// What one abort attempt came to: a final record, or a transient failure worth one more round.
+  enum Attempt: Sendable {
+    case final(UploadRecord, ProviderError?)
+    case again(Candidate, UploadRecord, ProviderError)
+  }
+
+  /// Once true, no new page, parts listing or abort is started: SIGTERM, or the cycle timeout's cancellation.
+  var stopping: Bool { options.shouldStop() || Task.isCancelled }
 
   /// What deciding one upload produced: a final record, or a candidate for abort.
   enum Evaluation: Sendable {
@@ -149,10 +162,14 @@ public struct Cycle: Sendable {
     var candidates: [Candidate] = []
     var candidateCount = 0
     let budget = config.safety.maxAbortsPerCycle
-    var skewLogged = false
+    var skewNoted = false
     /// Set when an upload claims to start in the server's future: this target aborts nothing this cycle.
     var clockSuspect: String?
     for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
+      if stopping {
+        tally.notices.append("target \(target.name), bucket \(bucket): not listed, the cycle was stopping")
+        continue
+      }
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
@@ -161,17 +178,20 @@ public struct Cycle: Sendable {
         for try await page in provider.uploads(bucket: bucket, prefix: "", within: reach) {
           options.progress()
           let hostNow = options.hostClock()
-          let now = page.serverDate ?? hostNow
-          if !skewLogged, let serverDate = page.serverDate,
+          let now = ClockCheck.measuringNow(server: page.serverDate, host: hostNow)
+          if !skewNoted, let serverDate = page.serverDate,
             let skew = ClockCheck.suspectSkew(server: serverDate, host: hostNow)
           {
-            skewLogged = true
+            skewNoted = true
+            let earlier = skew > 0 ? "this host's" : "the server's"
+            let message =
+              "target \(target.name): the server's clock differs from this host's by \(Int(skew))s; ages are measured on the earlier, \(earlier)"
+            tally.notices.append(message)
             logger.warning(
-              "clock or timezone suspect: the server's clock differs from this host's by \(Int(skew))s; ages use the server's",
+              "clocks disagree: \(message)",
               metadata: [
-                "message_id": "\(ReaperEvent.clockSuspect.messageID)", "target": "\(target.name)",
-                "bucket": "\(bucket)",
-                "skew_seconds": "\(Int(skew))",
+                "message_id": "\(ReaperEvent.clockSkew.messageID)", "target": "\(target.name)",
+                "bucket": "\(bucket)", "skew_seconds": "\(Int(skew))",
               ])
           }
           if clockSuspect == nil,
@@ -219,7 +239,7 @@ public struct Cycle: Sendable {
               }
             }
           }
-          if options.shouldStop() { break }
+          if stopping { break }
         }
       } catch let error as ProviderError {
         failTarget(target, bucket: bucket, error.description, kind: error.kind.rawValue, into: &tally)
@@ -280,7 +300,9 @@ public struct Cycle: Sendable {
           options.listParts
           && (options.listOnly || config.daemon.accountAll
             || Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety))
-        guard needsParts else {
+        // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
+        // are recorded would-abort when the aborts do not start.
+        guard needsParts, !stopping else {
           results[index] = decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset)
           continue
         }
@@ -341,7 +363,7 @@ public struct Cycle: Sendable {
     _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
   ) async {
     guard !candidates.isEmpty else { return }
-    if Task.isCancelled || options.shouldStop() {
+    if stopping {
       for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "cycle stopped"), into: &tally) }
       return
     }
@@ -364,31 +386,58 @@ public struct Cycle: Sendable {
       return
     }
     let limit = config.daemon.concurrency
-    await withTaskGroup(of: (UploadRecord, ProviderError?).self) { group in
-      var inFlight = 0
-      for candidate in candidates {
-        if inFlight >= limit, let (finished, error) = await group.next() {
-          await finish(finished, into: &tally, error: error)
-          inFlight -= 1
+    // Transient faults (503, SlowDown, timeouts) that outlast the transport's retries get one more round after
+    // the others, re-checked afresh; aborts are idempotent, so a repeat destroys nothing more.
+    var round = candidates
+    for pass in 1...2 {
+      var again: [(Candidate, UploadRecord, ProviderError)] = []
+      await withTaskGroup(of: Attempt.self) { group in
+        var inFlight = 0
+        func settle(_ attempt: Attempt) async {
+          switch attempt {
+          case .final(let finished, let error): await finish(finished, into: &tally, error: error)
+          case .again(let candidate, let finished, let error):
+            if pass == 1 {
+              again.append((candidate, finished, error))
+            } else {
+              await finish(finished, into: &tally, error: error)
+            }
+          }
         }
-        if options.shouldStop() {
-          await finish(record(candidate, .wouldAbort, note: "shutting down"), into: &tally)
-          continue
+        for candidate in round {
+          if inFlight >= limit, let attempt = await group.next() {
+            await settle(attempt)
+            inFlight -= 1
+          }
+          if stopping {
+            await finish(record(candidate, .wouldAbort, note: "shutting down"), into: &tally)
+            continue
+          }
+          group.addTask {
+            let attempt = await abort(candidate, provider: provider)
+            options.progress()
+            return attempt
+          }
+          inFlight += 1
         }
-        group.addTask {
-          let result = await abort(candidate, provider: provider)
-          options.progress()
-          return result
-        }
-        inFlight += 1
+        for await attempt in group { await settle(attempt) }
       }
-      for await (finished, error) in group { await finish(finished, into: &tally, error: error) }
+      if again.isEmpty { break }
+      if stopping {
+        for (_, finished, error) in again { await finish(finished, into: &tally, error: error) }
+        break
+      }
+      logger.info(
+        "trying \(again.count) abort(s) again that met transient faults", metadata: ["target": "\(target.name)"])
+      round = again.map(\.0)
     }
   }
 
-  /// Rechecks and aborts one candidate. Returns its record and, when something went wrong, the error.
-  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> (UploadRecord, ProviderError?) {
+  /// Rechecks and aborts one candidate.
+  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> Attempt {
     var current = candidate
+    let goneAfterOurAbort =
+      "aborted-or-gone: an earlier abort request's answer was lost, and now the upload is gone (aborted by it, or completed elsewhere)"
     if config.safety.recheckBeforeAbort {
       do {
         let after = try await provider.partsSummary(of: candidate.upload)
@@ -396,27 +445,40 @@ public struct Cycle: Sendable {
         if let reason = Recheck.reasonToSkip(
           before: candidate.parts, after: after, rule: candidate.rule, initiated: candidate.upload.initiated, now: now)
         {
-          return (record(current, .skippedRecheck, note: reason), nil)
+          return .final(record(current, .skippedRecheck, note: reason), nil)
         }
         current.parts = after
       } catch let error where error.kind == .gone {
-        return (
-          record(current, .skippedRecheck, note: "recheck: the upload vanished (completed or aborted elsewhere)"), nil
-        )
+        if candidate.abortSent { return .final(record(current, .gone, note: goneAfterOurAbort), nil) }
+        return .final(
+          record(current, .skippedRecheck, note: "recheck: the upload vanished (completed or aborted elsewhere)"), nil)
       } catch {
-        return (
-          record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)"), error
-        )
+        let failed = record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)")
+        return error.kind == .retryable ? .again(candidate, failed, error) : .final(failed, error)
       }
     }
+    if stopping { return .final(record(current, .wouldAbort, note: "stopping: re-checked, not aborted"), nil) }
     do {
       switch try await provider.abort(current.upload) {
-      case .aborted: return (record(current, .aborted), nil)
-      case .gone: return (record(current, .gone, note: "already gone (completed or aborted elsewhere)"), nil)
-      case .changed(let why): return (record(current, .skippedRecheck, note: why), nil)
+      case .aborted: return .final(record(current, .aborted), nil)
+      case .gone:
+        let note = candidate.abortSent ? goneAfterOurAbort : "already gone (completed or aborted elsewhere)"
+        return .final(record(current, .gone, note: note), nil)
+      case .abortedOrGone:
+        return .final(
+          record(
+            current, .gone,
+            note:
+              "aborted-or-gone: the abort was retried after a lost answer and then found no such upload (aborted by the first try, or completed elsewhere)"
+          ), nil)
+      case .changed(let why): return .final(record(current, .skippedRecheck, note: why), nil)
       }
     } catch {
-      return (record(current, .failed, note: "abort failed: \(error.message)"), error)
+      let failed = record(current, .failed, note: "abort failed: \(error.message)")
+      guard error.kind == .retryable else { return .final(failed, error) }
+      var retry = candidate
+      retry.abortSent = true
+      return .again(retry, failed, error)
     }
   }
 

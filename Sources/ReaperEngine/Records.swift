@@ -114,6 +114,8 @@ public struct CycleSummary: Sendable, Equatable {
   public var abortOutcomes: [OutcomeKey: Int] = [:]
   public var reclaimedByBucket: [HoldingKey: Int64] = [:]
   public var errors: [String] = []
+  /// What an operator should know that is not a failure: clocks that disagree, buckets left unlisted by a stop.
+  public var notices: [String] = []
   public var errorKinds: [ErrorKey: Int] = [:]
   /// Targets that could not be scanned at all, or only in part.
   public var failedTargets: Set<String> = []
@@ -211,6 +213,7 @@ public struct CycleSummary: Sendable, Equatable {
     abortOutcomes.merge(other.abortOutcomes, uniquingKeysWith: +)
     reclaimedByBucket.merge(other.reclaimedByBucket, uniquingKeysWith: +)
     errors += other.errors
+    notices += other.notices
     errorKinds.merge(other.errorKinds, uniquingKeysWith: +)
     failedTargets.formUnion(other.failedTargets)
   }
@@ -247,6 +250,7 @@ public enum ReportFormat {
     }
     line += ",\"held\":[\(held.joined(separator: ","))]"
     line += ",\"errors\":[\(summary.errors.map(json).joined(separator: ","))]"
+    line += ",\"notices\":[\(summary.notices.map(json).joined(separator: ","))]"
     let kinds = summary.errorKinds.sorted { $0.key < $1.key }.map { key, count in
       "{\"target\":\(json(key.target)),\"kind\":\(json(key.kind)),\"count\":\(count)}"
     }
@@ -293,6 +297,10 @@ public enum ReportFormat {
     } else {
       lines.append("\(summary.errors.count) error(s):")
       lines += summary.errors.map { "  \($0)" }
+    }
+    if !summary.notices.isEmpty {
+      lines.append("\(summary.notices.count) notice(s):")
+      lines += summary.notices.map { "  \($0)" }
     }
     return lines.joined(separator: "\n")
   }

@@ -27,6 +27,9 @@ public enum AbortResult: Sendable, Equatable {
   case aborted
   /// It had already completed or been aborted elsewhere (NoSuchUpload).
   case gone
+  /// NoSuchUpload, or the file gone, after an earlier attempt whose answer was lost: that attempt may have
+  /// aborted it, or something else did. Said as it is, never counted as an abort of ours.
+  case abortedOrGone
   /// The provider's own last look found the upload alive and changed since it was listed, so nothing was
   /// cancelled (PDS re-reads the file before deleting it). The reason says what changed.
   case changed(String)
@@ -49,6 +52,18 @@ extension UploadProvider {
     uploads(bucket: bucket, prefix: prefix)
   }
 
+  /// What every request about one upload is built from. A record that cannot make one (an empty key or id, a
+  /// path a proxy would rewrite) is never listed, re-checked or aborted: the request is not sent.
+  public func address(of upload: Upload, keyInPath: Bool, request: String) throws(ProviderError) -> UploadAddress {
+    do {
+      return try UploadAddress(upload, keyInPath: keyInPath)
+    } catch {
+      throw ProviderError(
+        kind: .unaddressable, target: target.name, bucket: upload.bucket, request: request,
+        message: "not sent: \(error.description)")
+    }
+  }
+
   /// Every part of `upload`, folded page by page.
   public func partsSummary(of upload: Upload) async throws(ProviderError) -> PartsSummary {
     var summary = PartsSummary()
@@ -64,6 +79,27 @@ extension UploadProvider {
         message: "\(error)")
     }
     return summary
+  }
+}
+
+/// What a walk needs to know about the cycle it serves. A task-local, so that every provider's pages honour it
+/// without each listing call carrying it.
+public enum WalkControl {
+  /// True once the cycle must start no new request (SIGTERM): no page is then fetched ahead.
+  @TaskLocal public static var stopRequested: @Sendable () -> Bool = { false }
+}
+
+/// The page fetched ahead, cancelled when the walk that asked for it is dropped (a `break`, a stop, a timeout),
+/// so no request outlives the loop that wanted it.
+final class Prefetch<Value: Sendable>: @unchecked Sendable {
+  // Touched only by the iterator that owns it, which is never shared between tasks.
+  var task: Task<Value, any Error>?
+
+  deinit { task?.cancel() }
+
+  func take() -> Task<Value, any Error>? {
+    defer { task = nil }
+    return task
   }
 }
 
@@ -115,7 +151,7 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
     var walk: (any PageWalk<Page>)?
     /// The next page of a chain, already requested while the caller works on this one, so the server's time and
     /// ours overlap. Only ever one ahead, so memory stays at two pages.
-    var prefetched: Task<(Page, String?), any Error>?
+    let prefetched = Prefetch<(Page, String?)>()
 
     init(source: Source) { self.source = source }
 
@@ -143,9 +179,8 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
         count += 1
         let (page, next): (Page, String?)
         do {
-          if let prefetched {
-            self.prefetched = nil
-            (page, next) = try await prefetched.value
+          if let ahead = prefetched.take() {
+            (page, next) = try await ahead.value
           } else {
             (page, next) = try await fetch(marker)
           }
@@ -159,8 +194,8 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
             throw stalled(next)
           }
           marker = next
-          if count < maximumPages, !Task.isCancelled {
-            prefetched = Task { () async throws -> (Page, String?) in try await fetch(next) }
+          if count < maximumPages, !Task.isCancelled, !WalkControl.stopRequested() {
+            prefetched.task = Task { () async throws -> (Page, String?) in try await fetch(next) }
           }
         } else {
           finished = true
@@ -181,6 +216,10 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     case retryable
     case invalidArgument = "invalid-argument"
     case malformedResponse = "malformed-response"
+    /// A well-formed answer about something other than what was asked: another bucket, key, upload or folder.
+    case inconsistentResponse = "inconsistent-response"
+    /// The server's data cannot address one upload safely (an empty key or id, a dot segment in a path).
+    case unaddressable
     /// NoSuchBucket and other 404s that are not about the upload.
     case notFound = "not-found"
     case conflict
@@ -196,6 +235,10 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   public var code: String?
   public var message: String
   public var requestID: String?
+  /// How many times the request was sent before this error ended it.
+  public var attempts = 1
+  /// The server's `Retry-After`, when it gave one.
+  public var retryAfter: Duration?
 
   public init(
     kind: Kind, target: String, bucket: String, request: String, status: Int? = nil, code: String? = nil,

@@ -26,6 +26,10 @@ public enum CDCSDecoder {
     public var parts: [Part]
     public var isTruncated: Bool
     public var nextMarker: String?
+    /// Which upload the server says these parts belong to, when it says.
+    public var coffer: String? = nil
+    public var key: String? = nil
+    public var uploadID: String? = nil
   }
 
   public struct Failure: Error, CustomStringConvertible {
@@ -63,12 +67,18 @@ public enum CDCSDecoder {
       let rawKey = record["Key"]?.text
       let uploadID = record["UploadId"]?.text ?? record["UploadID"]?.text
       let initiatedText = record["Initiated"]?.text
-      guard let rawKey, let key = decoded(rawKey), let uploadID, !uploadID.isEmpty else {
-        unreadable.append("upload record without a readable Key and UploadId (Key \(rawKey ?? "missing"))")
+      guard let rawKey, let key = decoded(rawKey), !key.isEmpty, let uploadID, !uploadID.isEmpty else {
+        unreadable.append(
+          "upload record without a non-empty Key and UploadId (Key \"\(rawKey ?? "missing")\", UploadId \"\(uploadID ?? "missing")\")"
+        )
         continue
       }
       guard let initiatedText, let initiated = Timestamp.parse(initiatedText, zone: zone) else {
         unreadable.append("key \"\(key)\" upload \(uploadID): unreadable Initiated \"\(initiatedText ?? "")\"")
+        continue
+      }
+      if let problem = Plausible.problem(initiated) {
+        unreadable.append("key \"\(key)\" upload \(uploadID): implausible Initiated: \(problem)")
         continue
       }
       entries.append(Entry(key: key, uploadID: uploadID, initiated: initiated))
@@ -80,7 +90,8 @@ public enum CDCSDecoder {
       nextMarker = value
     }
     return ListPage(
-      coffer: root["Coffer"]?.text, entries: entries, unreadable: unreadable, isTruncated: truncated,
+      coffer: root["Coffer"]?.text ?? root["Bucket"]?.text, entries: entries, unreadable: unreadable,
+      isTruncated: truncated,
       nextMarker: nextMarker, maxUploads: root["MaxUploads"]?.integer, prefix: decoded(root["Prefix"]?.text))
   }
 
@@ -103,16 +114,19 @@ public enum CDCSDecoder {
         guard let number = record["PartNumber"]?.integer, let size = record["Size"]?.integer, size >= 0 else {
           throw Failure("a Part without a numeric PartNumber and Size")
         }
-        let modified = record["LastModified"]?.text.flatMap { Timestamp.parse($0, zone: zone) }
-        parts.append(Part(number: Int(number), size: size, lastModified: modified))
+        parts.append(
+          PartTime.part(number: Int(number), size: size, lastModified: record["LastModified"]?.text, zone: zone))
       }
       let next = (root["NextPartNumberMarker"] ?? root["NextMarker"])?.text
-      return PartsPage(parts: parts, isTruncated: truncated, nextMarker: next)
+      return PartsPage(
+        parts: parts, isTruncated: truncated, nextMarker: next, coffer: (root["Coffer"] ?? root["Bucket"])?.text,
+        key: root["Key"]?.text, uploadID: (root["UploadId"] ?? root["UploadID"])?.text)
     case .xml:
       var parts: [Part] = []
-      var current: (number: Int64?, size: Int64?, modified: Date?) = (nil, nil, nil)
+      var current: (number: Int64?, size: Int64?, modified: String?) = (nil, nil, nil)
       var truncated: Bool?
       var next: String?
+      var echo: (coffer: String?, key: String?, uploadID: String?) = (nil, nil, nil)
       var malformedPart = false
       let failure = StreamingXML.parse(
         bytes,
@@ -122,22 +136,28 @@ public enum CDCSDecoder {
           switch (path.count, path.last) {
           case (_, "PartNumber"): current.number = Int64(value)
           case (_, "Size"): current.size = Int64(value)
-          case (_, "LastModified"): current.modified = Timestamp.parse(value, zone: zone)
+          case (_, "LastModified"): current.modified = value
           case (_, "Part"):
-            if let number = current.number, let size = current.size {
-              parts.append(Part(number: Int(number), size: size, lastModified: current.modified))
+            if let number = current.number, let size = current.size, size >= 0 {
+              parts.append(
+                PartTime.part(number: Int(number), size: size, lastModified: current.modified, zone: zone))
             } else {
               malformedPart = true
             }
           case (2, "IsTruncated"): truncated = LooseJSON.string(value).boolean
           case (2, "NextPartNumberMarker"), (2, "NextMarker"): next = value
+          case (2, "Bucket"), (2, "Coffer"): echo.coffer = value
+          case (2, "Key"): echo.key = value
+          case (2, "UploadId"), (2, "UploadID"): echo.uploadID = value
           default: break
           }
         })
       if let failure { throw Failure("ListParts XML is malformed: \(failure)") }
       if malformedPart { throw Failure("a Part without a numeric PartNumber and Size") }
       guard let truncated else { throw Failure("IsTruncated is missing or not a boolean") }
-      return PartsPage(parts: parts, isTruncated: truncated, nextMarker: next)
+      return PartsPage(
+        parts: parts, isTruncated: truncated, nextMarker: next, coffer: echo.coffer, key: echo.key,
+        uploadID: echo.uploadID)
     case .empty, .other:
       throw Failure("ListParts body is neither JSON nor XML (\(bytes.count) bytes)")
     }

@@ -10,6 +10,8 @@ public enum S3Decoder {
   }
 
   public struct ListPage: Sendable {
+    /// The bucket the server says it listed, when it says.
+    public var bucket: String?
     public var entries: [Entry] = []
     public var unreadable: [String] = []
     public var isTruncated = false
@@ -18,6 +20,10 @@ public enum S3Decoder {
   }
 
   public struct PartsPage: Sendable {
+    /// Which upload the server says these parts belong to, when it says.
+    public var bucket: String?
+    public var key: String?
+    public var uploadID: String?
     public var parts: [Part] = []
     public var isTruncated = false
     public var nextMarker: String?
@@ -28,7 +34,8 @@ public enum S3Decoder {
     init(_ description: String) { self.description = description }
   }
 
-  public static func decodeList(_ bytes: [UInt8]) throws(Failure) -> ListPage {
+  /// - Parameter zone: where the server writes a stamp with no offset (the target's `timezone`).
+  public static func decodeList(_ bytes: [UInt8], zone: Zone = .utc) throws(Failure) -> ListPage {
     guard BodySniffer.kind(bytes) == .xml else {
       throw Failure("ListMultipartUploads body is not XML (\(bytes.count) bytes)")
     }
@@ -48,6 +55,7 @@ public enum S3Decoder {
         case (3, "Initiated") where path[1] == "Upload": current.initiated = text
         case (2, "Upload"): rawUploads.append(current)
         case (2, "IsTruncated"): truncatedText = text
+        case (2, "Bucket"): page.bucket = text
         case (2, "NextKeyMarker"): rawNextKey = text
         case (2, "NextUploadIdMarker"): page.nextUploadIDMarker = text
         case (2, "EncodingType"): encoding = text
@@ -68,12 +76,20 @@ public enum S3Decoder {
       page.nextKeyMarker = key
     }
     for raw in rawUploads {
-      guard let rawKey = raw.key, let key = decoded(rawKey), let uploadID = raw.uploadID, !uploadID.isEmpty else {
-        page.unreadable.append("upload record without a readable Key and UploadId (Key \(raw.key ?? "missing"))")
+      guard let rawKey = raw.key, let key = decoded(rawKey), !key.isEmpty, let uploadID = raw.uploadID,
+        !uploadID.isEmpty
+      else {
+        page.unreadable.append(
+          "upload record without a non-empty Key and UploadId (Key \"\(raw.key ?? "missing")\", UploadId \"\(raw.uploadID ?? "missing")\")"
+        )
         continue
       }
-      guard let initiatedText = raw.initiated, let initiated = Timestamp.parse(initiatedText, zone: .utc) else {
+      guard let initiatedText = raw.initiated, let initiated = Timestamp.parse(initiatedText, zone: zone) else {
         page.unreadable.append("key \"\(key)\" upload \(uploadID): unreadable Initiated \"\(raw.initiated ?? "")\"")
+        continue
+      }
+      if let problem = Plausible.problem(initiated) {
+        page.unreadable.append("key \"\(key)\" upload \(uploadID): implausible Initiated: \(problem)")
         continue
       }
       page.entries.append(Entry(key: key, uploadID: uploadID, initiated: initiated))
@@ -81,11 +97,11 @@ public enum S3Decoder {
     return page
   }
 
-  public static func decodeParts(_ bytes: [UInt8]) throws(Failure) -> PartsPage {
+  public static func decodeParts(_ bytes: [UInt8], zone: Zone = .utc) throws(Failure) -> PartsPage {
     guard BodySniffer.kind(bytes) == .xml else { throw Failure("ListParts body is not XML (\(bytes.count) bytes)") }
     var page = PartsPage()
     var truncatedText: String?
-    var current: (number: Int?, size: Int64?, modified: Date?) = (nil, nil, nil)
+    var current: (number: Int?, size: Int64?, modified: String?) = (nil, nil, nil)
     var malformedPart = false
     let failure = StreamingXML.parse(
       bytes,
@@ -94,13 +110,16 @@ public enum S3Decoder {
         switch (path.count, path.last) {
         case (3, "PartNumber"): current.number = Int(text)
         case (3, "Size"): current.size = Int64(text)
-        case (3, "LastModified"): current.modified = Timestamp.parse(text, zone: .utc)
+        case (3, "LastModified"): current.modified = text
         case (2, "Part"):
           if let number = current.number, let size = current.size, size >= 0 {
-            page.parts.append(Part(number: number, size: size, lastModified: current.modified))
+            page.parts.append(PartTime.part(number: number, size: size, lastModified: current.modified, zone: zone))
           } else {
             malformedPart = true
           }
+        case (2, "Bucket"): page.bucket = text
+        case (2, "Key"): page.key = text
+        case (2, "UploadId"): page.uploadID = text
         case (2, "IsTruncated"): truncatedText = text
         case (2, "NextPartNumberMarker"): page.nextMarker = text
         default: break
@@ -113,5 +132,17 @@ public enum S3Decoder {
     }
     page.isTruncated = truncated
     return page
+  }
+}
+
+/// A part as a provider that keeps a time per part sent it. A time that is missing, unreadable or implausible is
+/// kept as text: idle time is then unknown, never measured from an older stamp.
+public enum PartTime {
+  public static func part(number: Int, size: Int64, lastModified text: String?, zone: Zone) -> Part {
+    guard let text else { return Part(number: number, size: size, lastModified: nil, unreadableTime: "missing") }
+    guard let date = Timestamp.parse(text, zone: zone), Plausible.time(date) else {
+      return Part(number: number, size: size, lastModified: nil, unreadableTime: text)
+    }
+    return Part(number: number, size: size, lastModified: date)
   }
 }

@@ -227,24 +227,34 @@ struct CycleTests {
     }
   }
 
-  @Test func agesAreMeasuredOnTheServersClockAndSkewIsReported() async throws {
-    let serverAhead: TimeInterval = 360
-    let serverNow = Date().addingTimeInterval(serverAhead)
-    // Stale by the server's clock (1d 3m), not yet by this host's (1d - 3m).
+  /// Clocks that disagree: ages are measured on the earlier one, so neither a proxy's fast `Date` nor a host
+  /// that lost NTP makes an upload look older than it is. Said once per target, with its own MESSAGE_ID.
+  @Test(arguments: [360.0, -360.0])
+  func agesAreMeasuredOnTheEarlierClockAndSkewIsReported(serverAhead: TimeInterval) async throws {
+    let earlierNow = { Date().addingTimeInterval(min(0, serverAhead)) }
+    let laterNow = { Date().addingTimeInterval(max(0, serverAhead)) }
+    // Stale by the later clock (1d 3m), not yet by the earlier one (1d - 3m).
     let edge = SandboxUpload(
-      key: "edge.bin", uploadID: "edge", initiated: serverNow.addingTimeInterval(-Self.day - 180))
-    let filler = (0..<3).map { SandboxUpload.aged("f\($0)", id: "f\($0)", age: 60) }
+      key: "edge.bin", uploadID: "edge", initiated: laterNow().addingTimeInterval(-Self.day - 180))
+    // Stale by either clock.
+    let old = SandboxUpload(key: "old.bin", uploadID: "old", initiated: earlierNow().addingTimeInterval(-3 * Self.day))
+    let filler = (0..<4).map { SandboxUpload.aged("f\($0)", id: "f\($0)", age: 60) }
     let serverClock: @Sendable () -> Date = { Date().addingTimeInterval(serverAhead) }
-    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: [edge] + filler)], clock: serverClock) {
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: [edge, old] + filler)], clock: serverClock) {
       harness in
       let capture = LogCapture()
       let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")])
-      let (summary, _) = await Self.run(config, harness: harness, logger: capture.logger)
-      #expect(harness.store.aborted.map(\.uploadID) == ["edge"])
+      let (summary, records) = await Self.run(config, harness: harness, logger: capture.logger)
+      #expect(harness.store.aborted.map(\.uploadID) == ["old"])
+      #expect(records.first { $0.upload.uploadID == "edge" }?.outcome == .kept)
       #expect(summary.errors.isEmpty)
-      let events = capture.withMessageID(ReaperEvent.clockSuspect.messageID)
+      #expect(summary.notices.count == 1)
+      #expect(summary.notices.first?.contains(serverAhead > 0 ? "this host's" : "the server's") == true)
+      #expect(capture.withMessageID(ReaperEvent.clockSuspect.messageID).isEmpty)
+      let events = capture.withMessageID(ReaperEvent.clockSkew.messageID)
       #expect(events.count == 1)
-      #expect(events.first?.metadata["skew_seconds"].flatMap(Int.init).map { abs($0 - 360) < 5 } == true)
+      #expect(
+        events.first?.metadata["skew_seconds"].flatMap(Int.init).map { abs($0 - Int(serverAhead)) < 5 } == true)
     }
   }
 

@@ -34,13 +34,14 @@ public struct CDCSProvider: UploadProvider {
       var parameters: [(String, String)] = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", "\(pageSize)")]
       if !prefix.isEmpty { parameters.append(("prefix", prefix)) }
       if let marker { parameters.append(("upload-id-marker", marker)) }
-      let (reply, context) = try await send(.GET, bucket: bucket, key: nil, parameters: parameters, gone: [])
+      let (reply, context) = try await send(.GET, bucket: bucket, upload: nil, parameters: parameters, gone: [])
       let page: CDCSDecoder.ListPage
       do throws(CDCSDecoder.Failure) {
         page = try CDCSDecoder.decodeList(reply.body, zone: target.zone)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
+      try Echo.check("coffer", asked: bucket, answered: page.coffer, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
         throw context.error(.malformedResponse, "truncated page without a NextUploadIdMarker", status: reply.status)
       }
@@ -57,16 +58,18 @@ public struct CDCSProvider: UploadProvider {
   public func parts(of upload: Upload) -> Pages<PartPage> {
     Pages(maximumPages: maximumPages, stalled: stalledError(bucket: upload.bucket, what: "part-number-marker")) {
       (marker: String?) async throws(ProviderError) -> (PartPage, next: String?) in
-      var parameters: [(String, String)] = [("uploadId", upload.uploadID), ("max-parts", "1000")]
+      let address = try address(of: upload, keyInPath: true, request: "GET /\(upload.bucket)/\(upload.key)?uploadId")
+      var parameters: [(String, String)] = [("uploadId", address.uploadID), ("max-parts", "1000")]
       if let marker { parameters.append(("part-number-marker", marker)) }
       let (reply, context) = try await send(
-        .GET, bucket: upload.bucket, key: upload.key, parameters: parameters, gone: Self.goneCodes)
+        .GET, bucket: address.bucket, upload: address, parameters: parameters, gone: Self.goneCodes)
       let page: CDCSDecoder.PartsPage
       do throws(CDCSDecoder.Failure) {
         page = try CDCSDecoder.decodeParts(reply.body, zone: target.zone)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
+      try Echo.check(page, asked: address, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
         throw context.error(.malformedResponse, "truncated parts page without a next marker", status: reply.status)
       }
@@ -74,14 +77,16 @@ public struct CDCSProvider: UploadProvider {
     }
   }
 
+  /// Idempotent, so retried: a repeat after a lost answer finds NoSuchUpload and destroys nothing.
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
+    let address = try address(of: upload, keyInPath: true, request: "DELETE /\(upload.bucket)/\(upload.key)?uploadId")
     do {
       _ = try await send(
-        .DELETE, bucket: upload.bucket, key: upload.key, parameters: [("uploadId", upload.uploadID)],
+        .DELETE, bucket: address.bucket, upload: address, parameters: [("uploadId", address.uploadID)],
         gone: Self.goneCodes)
       return .aborted
     } catch  where error.kind == .gone {
-      return .gone
+      return error.attempts > 1 ? .abortedOrGone : .gone
     }
   }
 
@@ -94,10 +99,11 @@ public struct CDCSProvider: UploadProvider {
   }
 
   /// Signs and sends one request; errors carry the method and path, never the signature.
+  /// - Parameter upload: the one upload the request acts on; nil for a coffer's listing.
   private func send(
-    _ method: HTTPMethod, bucket: String, key: String?, parameters: [(String, String)], gone: Set<String>
+    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, parameters: [(String, String)], gone: Set<String>
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
-    let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
+    let path = "/" + bucket + (upload.map { "/" + $0.key } ?? "")
     let query = parameters.map { name, value in
       value.isEmpty && name == "uploads" ? name : "\(URLEncoding.encode(name))=\(URLEncoding.encode(value))"
     }.joined(separator: "&")

@@ -23,6 +23,13 @@ public struct HTTPSettings: Sendable {
   public init() {}
 }
 
+/// Whether a failed request may be sent again as it is. Reads and idempotent aborts may; a request that
+/// destroys data and is not idempotent (the PDS delete) may not: its caller reads the state again first.
+public enum RetryPolicy: Sendable {
+  case whenRetryable
+  case never
+}
+
 /// A request as a provider builds it for one attempt.
 public struct HTTPExchange: Sendable {
   public var method: HTTPMethod
@@ -102,13 +109,13 @@ public final class HTTPTransport: Sendable {
   /// Sends the request that `build` makes, anew for each attempt so signatures and dates stay fresh.
   /// `classify` turns a reply into an error, or nil when it is a success; retryable errors are retried.
   public func send(
-    _ context: RequestContext, build: () throws(ProviderError) -> HTTPExchange,
+    _ context: RequestContext, retry: RetryPolicy = .whenRetryable, build: () throws(ProviderError) -> HTTPExchange,
     classify: (HTTPReply) -> ProviderError?
   ) async throws(ProviderError) -> HTTPReply {
     var attempt = 0
     while true {
       attempt += 1
-      let failure: ProviderError
+      var failure: ProviderError
       var retryAfter: Duration?
       do {
         let reply = try await once(build(), context: context)
@@ -120,7 +127,10 @@ public final class HTTPTransport: Sendable {
       } catch {
         failure = context.error(.retryable, Self.describeTransport(error))
       }
-      guard failure.kind == .retryable, attempt < settings.maxAttempts, !Task.isCancelled else { throw failure }
+      failure.attempts = attempt
+      failure.retryAfter = retryAfter.map { min($0, settings.maxRetryAfter) }
+      guard failure.kind == .retryable, retry == .whenRetryable, attempt < settings.maxAttempts, !Task.isCancelled
+      else { throw failure }
       let delay = retryAfter.map { min($0, settings.maxRetryAfter) } ?? backoff(attempt: attempt)
       logger.warning(
         "retrying after a retryable failure",

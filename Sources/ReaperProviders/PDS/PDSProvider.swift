@@ -59,6 +59,7 @@ public struct PDSProvider: UploadProvider {
     return Pages(maximumPages: maximumPages, stalled: stalled) {
       (marker: String?) async throws(ProviderError) -> (PartPage, next: String?) in
       let fileID = try fileID(of: upload, request: request)
+      _ = try address(of: upload, keyInPath: false, request: request)
       var fields: [(String, PDSField)] = [
         ("drive_id", .string(upload.bucket)), ("file_id", .string(fileID)), ("upload_id", .string(upload.uploadID)),
         ("limit", .integer(Int64(pageSize))),
@@ -73,42 +74,56 @@ public struct PDSProvider: UploadProvider {
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
-      if let answered = page.uploadID, answered != upload.uploadID {
-        throw context.error(
-          .malformedResponse, "asked for the parts of upload \(upload.uploadID), answered for \(answered)",
-          status: reply.status)
-      }
+      try Echo.check(
+        "upload id", asked: upload.uploadID, answered: page.uploadID, context: context, status: reply.status)
+      try Echo.check("file id", asked: fileID, answered: page.fileID, context: context, status: reply.status)
       return (PartPage(parts: page.parts), page.nextMarker.map(PartMarkerCodec.encode))
     }
   }
 
   /// PDS has no call that aborts a multipart upload: the uploading file is deleted. First the file is read
   /// again, and deleted only if it is still the same upload, untouched since it was listed: a file that
-  /// completed in between is a real file now.
+  /// completed in between is a real file now. The delete is not idempotent in effect (a file that completes
+  /// while a retry waits would be deleted whole), so it is never sent again without a fresh read first.
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
-    let fileID = try fileID(of: upload, request: "POST /v2/file/delete \(upload.key)")
+    let request = "POST /v2/file/delete \(upload.key)"
+    let fileID = try fileID(of: upload, request: request)
+    _ = try address(of: upload, keyInPath: false, request: request)
     let identity: [(String, PDSField)] = [("drive_id", .string(upload.bucket)), ("file_id", .string(fileID))]
-    let file: PDSDecoder.Item
-    do throws(ProviderError) {
-      let (reply, context) = try await post(
-        "/v2/file/get", bucket: upload.bucket, subject: upload.key, fields: identity, gone: ["NotFound.File"])
-      do throws(PDSDecoder.Failure) {
-        file = try PDSDecoder.decodeFile(reply.body)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
+    var attempt = 0
+    while true {
+      attempt += 1
+      let earlierDeleteFailed = attempt > 1
+      let file: PDSDecoder.Item
+      do throws(ProviderError) {
+        let (reply, context) = try await post(
+          "/v2/file/get", bucket: upload.bucket, subject: upload.key, fields: identity, gone: ["NotFound.File"])
+        do throws(PDSDecoder.Failure) {
+          file = try PDSDecoder.decodeFile(reply.body)
+        } catch {
+          throw context.error(.malformedResponse, error.description, status: reply.status)
+        }
+      } catch  where error.kind == .gone {
+        return earlierDeleteFailed ? .abortedOrGone : .gone
       }
-    } catch  where error.kind == .gone {
-      return .gone
-    }
-    if let verdict = Self.verdict(on: file, listed: upload, fileID: fileID) { return verdict }
-    do {
-      // An uploading file has no content worth recovering, so it skips the recycle bin.
-      _ = try await post(
-        "/v2/file/delete", bucket: upload.bucket, subject: upload.key,
-        fields: identity + [("permanently", .boolean(true))], gone: ["NotFound.File"])
-      return .aborted
-    } catch  where error.kind == .gone {
-      return .gone
+      if let verdict = Self.verdict(on: file, listed: upload, fileID: fileID) { return verdict }
+      do {
+        // An uploading file has no content worth recovering, so it skips the recycle bin.
+        _ = try await post(
+          "/v2/file/delete", bucket: upload.bucket, subject: upload.key,
+          fields: identity + [("permanently", .boolean(true))], gone: ["NotFound.File"], retry: .never)
+        return .aborted
+      } catch  where error.kind == .gone {
+        return earlierDeleteFailed ? .abortedOrGone : .gone
+      } catch  where error.kind == .retryable && attempt < transport.settings.maxAttempts && !Task.isCancelled {
+        do {
+          try await Task.sleep(for: error.retryAfter ?? transport.backoff(attempt: attempt))
+        } catch {
+          throw ProviderError(
+            kind: .other, target: target.name, bucket: upload.bucket, request: request,
+            message: "cancelled while waiting to read the file again before another delete")
+        }
+      }
     }
   }
 
@@ -116,6 +131,9 @@ public struct PDSProvider: UploadProvider {
   static func verdict(on file: PDSDecoder.Item, listed upload: Upload, fileID: String) -> AbortResult? {
     if let answered = file.fileID, answered != fileID {
       return .changed("recheck: file/get answered for file \(answered), not \(fileID); not deleted")
+    }
+    if let drive = file.driveID, drive != upload.bucket {
+      return .changed("recheck: file/get answered for drive \(drive), not \(upload.bucket); not deleted")
     }
     if let type = file.type, type != "file" { return .changed("recheck: it is now a \(type); not deleted") }
     guard let status = file.status else { return .changed("recheck: file/get gave no status; not deleted") }
@@ -171,7 +189,8 @@ public struct PDSProvider: UploadProvider {
 
   /// Sends one call. Errors carry the path and the file or folder concerned, never the token or a body.
   private func post(
-    _ path: String, bucket: String, subject: String, fields: [(String, PDSField)], gone: Set<String>
+    _ path: String, bucket: String, subject: String, fields: [(String, PDSField)], gone: Set<String>,
+    retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
     let context = RequestContext(target: target.name, bucket: bucket, request: "POST \(path) \(subject)")
     if let refusal = gate.refusal {
@@ -190,7 +209,7 @@ public struct PDSProvider: UploadProvider {
     let base = target.endpoint.hasSuffix("/") ? String(target.endpoint.dropLast()) : target.endpoint
     let url = base + path
     let reply = try await transport.send(
-      context,
+      context, retry: retry,
       build: { () throws(ProviderError) -> HTTPExchange in
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(token)")

@@ -147,7 +147,11 @@ final class PDSWalk: PageWalk {
     var unreadable = page.unreadable.map { "\(place(folder)): \($0)" }
     var children: [Folder] = []
     for item in page.items where item.type == "folder" {
-      guard let fileID = item.fileID, let name = item.name, Self.usable(name) else {
+      if let elsewhere = misplaced(item, in: folder) {
+        unreadable.append("\(place(folder)): folder \(item.name ?? "?") \(elsewhere); not walked")
+        continue
+      }
+      guard let fileID = item.fileID, !fileID.isEmpty, let name = item.name, Self.usable(name) else {
         unreadable.append(
           "\(place(folder)): a folder without a usable file_id and name (\(item.name ?? "no name")); not walked")
         continue
@@ -170,17 +174,24 @@ final class PDSWalk: PageWalk {
       return .failure(Problem(description: "\(place): an uploading file without a usable name"))
     }
     let key = folder.path + name
-    guard let fileID = item.fileID else {
+    guard let fileID = item.fileID, !fileID.isEmpty else {
       return .failure(Problem(description: "key \"\(key)\": no file_id"))
     }
-    guard let uploadID = item.uploadID else {
+    guard let uploadID = item.uploadID, !uploadID.isEmpty else {
       return .failure(Problem(description: "key \"\(key)\" file \(fileID): no upload_id"))
     }
-    guard case .date(let created) = item.createdAt else {
-      return .failure(Problem(description: "key \"\(key)\" upload \(uploadID): unreadable created_at"))
+    if let elsewhere = misplaced(item, in: folder) {
+      return .failure(Problem(description: "key \"\(key)\" file \(fileID): \(elsewhere); not acted on"))
+    }
+    guard case .date(let created) = item.createdAt, Plausible.time(created) else {
+      return .failure(Problem(description: "key \"\(key)\" upload \(uploadID): unreadable or implausible created_at"))
     }
     let activity: Activity
     switch item.updatedAt {
+    case .date(let updated) where !Plausible.time(updated):
+      return .failure(
+        Problem(
+          description: "key \"\(key)\" upload \(uploadID): implausible updated_at \(Timestamp.formatRFC3339(updated))"))
     case .date(let updated): activity = Activity(date: updated, source: "updated_at")
     case .absent: activity = Activity(date: created, source: "created_at")
     case .unreadable(let text):
@@ -190,6 +201,17 @@ final class PDSWalk: PageWalk {
       Upload(
         target: provider.target.name, bucket: drive, key: key, uploadID: uploadID, initiated: created,
         handle: fileID, lastActivity: activity))
+  }
+
+  /// Where an entry says it lives, when that is not the folder that was listed: an answer about something else.
+  /// The root is asked for as `root` and its children name it so (the API's documented alias); an absent field
+  /// is no contradiction.
+  func misplaced(_ item: PDSDecoder.Item, in folder: Folder) -> String? {
+    if let driveID = item.driveID, driveID != drive { return "is in drive \(driveID), not \(drive)" }
+    if let parent = item.parentFileID, parent != folder.fileID {
+      return "has parent \(parent), not the listed folder \(folder.fileID)"
+    }
+    return nil
   }
 
   /// A name that makes one path segment: not empty, no `/`, not `.` or `..`.

@@ -37,13 +37,14 @@ public struct S3Provider: UploadProvider {
         query.append(("key-marker", key))
         query.append(("upload-id-marker", uploadID))
       }
-      let (reply, context) = try await send(.GET, bucket: bucket, key: nil, query: query, gone: [])
+      let (reply, context) = try await send(.GET, bucket: bucket, upload: nil, query: query, gone: [])
       let page: S3Decoder.ListPage
       do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeList(reply.body)
+        page = try S3Decoder.decodeList(reply.body, zone: target.zone)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
+      try Echo.check("bucket", asked: bucket, answered: page.bucket, context: context, status: reply.status)
       var next: String?
       if page.isTruncated {
         guard let key = page.nextKeyMarker, let uploadID = page.nextUploadIDMarker, !(key.isEmpty && uploadID.isEmpty)
@@ -63,16 +64,18 @@ public struct S3Provider: UploadProvider {
   public func parts(of upload: Upload) -> Pages<PartPage> {
     Pages(maximumPages: maximumPages, stalled: stalledError(bucket: upload.bucket)) {
       (marker: String?) async throws(ProviderError) -> (PartPage, next: String?) in
-      var query: [(String, String)] = [("uploadId", upload.uploadID), ("max-parts", "1000")]
+      let address = try address(of: upload, keyInPath: true, request: "GET /\(upload.bucket)/\(upload.key)?uploadId")
+      var query: [(String, String)] = [("uploadId", address.uploadID), ("max-parts", "1000")]
       if let marker { query.append(("part-number-marker", marker)) }
       let (reply, context) = try await send(
-        .GET, bucket: upload.bucket, key: upload.key, query: query, gone: Self.goneCodes)
+        .GET, bucket: address.bucket, upload: address, query: query, gone: Self.goneCodes)
       let page: S3Decoder.PartsPage
       do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeParts(reply.body)
+        page = try S3Decoder.decodeParts(reply.body, zone: target.zone)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
+      try Echo.check(page, asked: address, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
         throw context.error(
           .malformedResponse, "truncated parts page without NextPartNumberMarker", status: reply.status)
@@ -81,13 +84,16 @@ public struct S3Provider: UploadProvider {
     }
   }
 
+  /// Idempotent, so retried: a repeat after a lost answer finds NoSuchUpload and destroys nothing.
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
+    let address = try address(of: upload, keyInPath: true, request: "DELETE /\(upload.bucket)/\(upload.key)?uploadId")
     do {
       _ = try await send(
-        .DELETE, bucket: upload.bucket, key: upload.key, query: [("uploadId", upload.uploadID)], gone: ["NoSuchUpload"])
+        .DELETE, bucket: address.bucket, upload: address, query: [("uploadId", address.uploadID)],
+        gone: ["NoSuchUpload"])
       return .aborted
     } catch  where error.kind == .gone {
-      return .gone
+      return error.attempts > 1 ? .abortedOrGone : .gone
     }
   }
 
@@ -112,10 +118,11 @@ public struct S3Provider: UploadProvider {
     return (virtualHost, "\(endpoint.scheme)://\(virtualHost)", "/" + (key ?? ""))
   }
 
+  /// - Parameter upload: the one upload the request acts on; nil for a bucket's listing.
   private func send(
-    _ method: HTTPMethod, bucket: String, key: String?, query: [(String, String)], gone: Set<String>
+    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, query: [(String, String)], gone: Set<String>
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
-    let (host, base, path) = address(bucket: bucket, key: key)
+    let (host, base, path) = address(bucket: bucket, key: upload?.key)
     let queryText = query.map { name, value in
       value.isEmpty && name == "uploads" ? name : "\(URLEncoding.encode(name))=\(URLEncoding.encode(value))"
     }.joined(separator: "&")

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ReaperConfig
+import ReaperCore
+import ReaperEngine
+import ReaperProviders
+import ReaperSandbox
+import Synchronization
+import Testing
+
+/// The cycle's share of failing closed: a stop starts nothing new, transient faults cost no work, and an
+/// upload the reaper cannot address is kept with its reason while the clearly stale ones beside it go.
+@Suite("Fail closed: the cycle")
+struct FailClosedCycleTests {
+  static let day = CycleTests.day
+
+  /// SIGTERM after the first page: the other bucket is never listed, no parts are listed and nothing is aborted.
+  @Test func aStopStartsNoNewPagePartsListingOrAbort() async throws {
+    let buckets = [
+      CycleTests.mixedBucket("c-1", stale: 3, fresh: 4), CycleTests.mixedBucket("c-2", stale: 2, fresh: 3),
+    ]
+    try await SandboxHarness.with(buckets) { harness in
+      let stopped = Mutex(false)
+      var options = CycleOptions()
+      options.progress = { stopped.withLock { $0 = true } }
+      options.shouldStop = { stopped.withLock { $0 } }
+      let config = CycleTests.config(
+        harness, buckets: ["c-1", "c-2"], rules: [CycleTests.rule("old", maxIdle: "1d")])
+      let (summary, records) = await CycleTests.run(config, harness: harness, options: options)
+      let log = harness.store.requestLog
+      #expect(log.listUploads == 1)
+      #expect(log.listParts == 0)
+      #expect(log.aborts == 0)
+      #expect(harness.store.aborted.isEmpty)
+      #expect(records.count == 7)
+      #expect(records.allSatisfy { $0.outcome == .kept })
+      #expect(summary.notices.contains { $0.contains("bucket c-2: not listed, the cycle was stopping") })
+    }
+  }
+
+  /// A stop between the decisions and the aborts: every candidate is recorded would-abort, with the reason.
+  @Test func candidatesLeftByAStopAreWouldAbort() async throws {
+    try await SandboxHarness.with([CycleTests.mixedBucket("c-1", stale: 3, fresh: 4)]) { harness in
+      let pages = Mutex(0)
+      var options = CycleOptions()
+      options.progress = { pages.withLock { $0 += 1 } }
+      options.shouldStop = { pages.withLock { $0 } > 0 }
+      let config = CycleTests.config(harness, buckets: ["c-1"], rules: [CycleTests.rule("old")])
+      let (summary, records) = await CycleTests.run(config, harness: harness, options: options)
+      #expect(harness.store.requestLog.aborts == 0)
+      #expect(summary.wouldAbort == 3)
+      #expect(records.filter { $0.outcome == .wouldAbort }.allSatisfy { $0.reason.contains("cycle stopped") })
+    }
+  }
+
+  /// One request in seven answered 503: the re-check's listing and the abort are retried (the abort is
+  /// idempotent), and what outlasts the transport's tries gets a second round, so exactly the stale set goes.
+  @Test func transientFaultsLeaveNoStaleUploadBehind() async throws {
+    let bucket = CycleTests.mixedBucket("c-1", stale: 80, fresh: 80)
+    try await SandboxHarness.with([bucket]) { harness in
+      harness.store.updateFaults { $0.errorRate = 1.0 / 7.0 }
+      let config = CycleTests.config(harness, buckets: ["c-1"], rules: [CycleTests.rule("old")])
+      let (summary, _) = await CycleTests.run(config, harness: harness)
+      let expected = Set((0..<80).map { "c-1-old-\($0)" })
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == expected)
+      #expect(summary.aborted == 80)
+      #expect(summary.abortFailed == 0)
+    }
+  }
+
+  /// An upload whose key would address the bucket, or another object through a dot segment, is kept and said
+  /// so; its stale neighbours are still aborted.
+  @Test func unaddressableUploadsAreKeptAndTheirNeighboursAborted() async throws {
+    let uploads =
+      [
+        SandboxUpload.aged("a/../b.bin", id: "dots", age: 3 * Self.day),
+        .aged("old.bin", id: "old", age: 3 * Self.day),
+      ] + (0..<4).map { SandboxUpload.aged("new/\($0)", id: "new-\($0)", age: 3600) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: uploads)]) { harness in
+      let config = CycleTests.config(harness, buckets: ["c-1"], rules: [CycleTests.rule("old")])
+      let (summary, records) = await CycleTests.run(config, harness: harness)
+      #expect(harness.store.aborted.map(\.uploadID) == ["old"])
+      let dots = records.first { $0.upload.uploadID == "dots" }
+      // Stale, so its parts are listed at decision time: that request is refused before it is sent.
+      #expect(dots?.outcome == .failed)
+      #expect(dots?.decision == .keep)
+      #expect(dots?.reason.contains("path segment") == true)
+      #expect(summary.errorKinds.keys.contains { $0.kind == "unaddressable" })
+    }
+  }
+}
