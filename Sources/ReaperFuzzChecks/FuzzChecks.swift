@@ -27,10 +27,10 @@ public enum FuzzChecks {
         // Whatever decoded must be usable downstream without trapping.
         for entry in page.entries {
           _ = Timestamp.formatRFC3339(entry.initiated)
-          _ = entry.key.utf8.count
+          trustworthy(key: entry.key, uploadID: entry.uploadID, initiated: entry.initiated)
         }
       }
-      _ = try? CDCSDecoder.decodeParts(bytes, zone: zone)
+      if let page = try? CDCSDecoder.decodeParts(bytes, zone: zone) { timed(page.parts) }
     }
     _ = ErrorBody.parse(bytes)
   }
@@ -51,10 +51,27 @@ public enum FuzzChecks {
   /// The S3 XML list and parts decoders.
   public static func s3(_ bytes: [UInt8]) {
     if let page = try? S3Decoder.decodeList(bytes) {
-      for entry in page.entries { _ = Timestamp.formatRFC3339(entry.initiated) }
+      for entry in page.entries {
+        _ = Timestamp.formatRFC3339(entry.initiated)
+        trustworthy(key: entry.key, uploadID: entry.uploadID, initiated: entry.initiated)
+      }
     }
-    _ = try? S3Decoder.decodeParts(bytes)
+    if let page = try? S3Decoder.decodeParts(bytes) { timed(page.parts) }
     _ = ErrorBody.parse(bytes)
+  }
+
+  /// A record a decoder hands on may be decided on: it can be addressed and its start is a plausible time.
+  static func trustworthy(key: String, uploadID: String, initiated: Date) {
+    if key.isEmpty || uploadID.isEmpty || !Plausible.time(initiated) {
+      fatalError("a decoder accepted an untrustworthy record: key \"\(key)\", upload \"\(uploadID)\", \(initiated)")
+    }
+  }
+
+  /// Every part of a provider that keeps a time per part has a plausible time, or says why it has none.
+  static func timed(_ parts: [Part]) {
+    for part in parts where part.lastModified.map({ !Plausible.time($0) }) ?? (part.unreadableTime == nil) {
+      fatalError("part \(part.number) has neither a plausible LastModified nor an unreadable one")
+    }
   }
 
   /// The PDS JSON decoders: a listing page, a file, a parts page, and error bodies in either spelling.
