@@ -140,6 +140,7 @@ private struct Validator {
     let declaredTargets = Set(targetTables.compactMap { $0["name"]?.string })
     var rules: [Rule] = []
     var ruleLines: [String: Int] = [:]
+    var ruleTables: [String: String] = [:]
     for (index, table) in tables(in: rootSection, "rule").enumerated() {
       let section = Section(table: table, path: "rule[\(index)]", name: "rule", allowed: Self.ruleKeys)
       guard let rule = validateRule(section, targets: targets, declaredTargets: declaredTargets, safety: safety)
@@ -149,10 +150,15 @@ private struct Validator {
         continue
       }
       ruleLines[rule.name] = at(section, "name") ?? 0
+      ruleTables[rule.name] = section.path
       rules.append(rule)
     }
     let ruleSet = RuleSet(rules)
     warnAboutReach(ruleSet, targets: targets, ruleLines: ruleLines, targetLines: targetLines)
+    if let safety {
+      let footguns = Footguns(file: path, locator: locator, ruleTables: ruleTables)
+      diagnostics += footguns.warnings(safety: safety, targets: targets, rules: ruleSet)
+    }
     guard let daemon, let safety else { return nil }
     return ReaperConfig(
       path: path, daemon: daemon, safety: safety, metrics: metrics, targets: targets, rules: ruleSet,
@@ -332,7 +338,11 @@ private struct Validator {
     let buckets = stringArray(section, "buckets", required: true)
     let credentialsFile = string(section, "credentials_file")
     var zone = Zone.utc
-    if let text = string(section, "timezone") {
+    if provider == .pds, section.table["timezone"] != nil {
+      report(
+        at(section, "timezone"), "target.timezone",
+        "pds targets take no timezone: PDS times always carry their zone, so the setting would be ignored")
+    } else if let text = string(section, "timezone") {
       if let offset = Zone.offset(parsing: text) {
         zone = offset
       } else if let named = TimeZone(identifier: text), text.contains("/") || named.identifier == text {
