@@ -75,7 +75,7 @@ public final class ReaperDaemon: Service {
       logger.error(
         "cannot serve metrics on \(address): \(error); continuing without the endpoint",
         metadata: ["listen": "\(address)"])
-      metrics.countError(target: "all", kind: "metrics")
+      metrics.countError(target: "all", kind: .metrics)
       return nil
     }
   }
@@ -106,15 +106,10 @@ public final class ReaperDaemon: Service {
       options.shouldStop = { [self] in stopping.load(ordering: .relaxed) }
       ticks.add(1, ordering: .relaxed)
       busy.store(true, ordering: .relaxed)
-      let records = CycleRecords(config: config, metrics: metrics, logger: logger)
-      let report = records.openReport(started: Date())
-      let cycle = Cycle(
-        config: config, options: options, environment: environment,
-        makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket),
-        sink: report.map { $0 as any RecordSink } ?? DiscardingSink(), logger: logger)
-      let summary = await cycle.run()
+      let summary = await CycleRunner(config: config, metrics: metrics, logger: logger).run(
+        options: options, environment: environment,
+        makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket))
       busy.store(false, ordering: .relaxed)
-      await records.close(report, summary: summary, finished: Date())
       let jitter = config.daemon.jitter.seconds > 0 ? Int64.random(in: 0...config.daemon.jitter.seconds) : 0
       let next = config.daemon.interval.seconds + jitter
       delay = .seconds(next)
@@ -184,9 +179,4 @@ public final class ReaperDaemon: Service {
       if Task.isCancelled { return }
     }
   }
-}
-
-/// For a cycle whose report cannot be written: the journal still has the events.
-struct DiscardingSink: RecordSink {
-  func emit(_ record: UploadRecord) async {}
 }

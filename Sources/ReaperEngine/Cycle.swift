@@ -16,13 +16,19 @@ extension RecordSink {
 }
 
 public struct CycleOptions: Sendable {
-  /// Abort nothing, whatever the rules and config say.
-  public var dryRun = false
+  /// What a cycle is for. Only these combinations exist: a list decides nothing, so it cannot be a dry run.
+  public enum Mode: Sendable, Equatable {
+    /// Decide every upload and carry out what the rules and guards allow.
+    case scan
+    /// Decide every upload and abort nothing, whatever the rules and config say (`scan --dry-run`).
+    case dryRun
+    /// Uploads with age, idle time, parts and bytes; no decisions, no actions. `parts: false` is
+    /// `list --no-parts`: no parts requests at all.
+    case list(parts: Bool)
+  }
+
+  public var mode: Mode
   public var targetFilter: String?
-  /// List mode: parts for every upload, no decisions and no aborts.
-  public var listOnly = false
-  /// False only for a bare listing (`list --no-parts`): no parts requests at all.
-  public var listParts = true
   public var hostClock: @Sendable () -> Date = { Date() }
   /// Called whenever a request completes: a page, a parts listing, an abort. The daemon's watchdog pings
   /// only while this keeps being called.
@@ -30,11 +36,17 @@ public struct CycleOptions: Sendable {
   /// Once true, no new page is fetched and no new abort started; in-flight work finishes.
   public var shouldStop: @Sendable () -> Bool = { false }
 
-  public init(dryRun: Bool = false, targetFilter: String? = nil, listOnly: Bool = false) {
-    self.dryRun = dryRun
+  public init(mode: Mode = .scan, targetFilter: String? = nil) {
+    self.mode = mode
     self.targetFilter = targetFilter
-    self.listOnly = listOnly
   }
+
+  var listOnly: Bool {
+    if case .list = mode { return true }
+    return false
+  }
+
+  var listParts: Bool { mode != .list(parts: false) }
 }
 
 /// Builds the provider for a target with this cycle's credentials.
@@ -63,7 +75,7 @@ public struct Cycle: Sendable {
     self.logger = logger
   }
 
-  var dryRun: Bool { options.dryRun || config.daemon.dryRun }
+  var dryRun: Bool { options.mode == .dryRun || config.daemon.dryRun }
 
   public func run() async -> CycleSummary {
     let started = ContinuousClock.now
@@ -102,7 +114,7 @@ public struct Cycle: Sendable {
     if timedOut {
       let message = "cycle timeout of \(timeout) reached: listing stopped and nothing more was aborted"
       summary.timedOut = true
-      summary.noteError(message, target: "all", kind: "timeout")
+      summary.noteError(message, target: "all", kind: .timeout)
       logger.error("\(message)", metadata: ["cycle_timeout": "\(timeout)"])
     }
     let elapsed = ContinuousClock.now - started
@@ -156,7 +168,7 @@ public struct Cycle: Sendable {
     do {
       provider = try connect(target)
     } catch {
-      failTarget(target, bucket: nil, "\(error)", kind: "credentials", into: &tally)
+      failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
       return tally
     }
     var candidates: [Candidate] = []
@@ -201,7 +213,7 @@ public struct Cycle: Sendable {
             let message =
               "clock or timezone suspect: upload \(upload.uploadID) (\(upload.key)) was initiated \(TimeSpan.humanize(seconds: Int64(ahead))) in the server's future; check the target's timezone. Aborting nothing on \(target.name) this cycle"
             clockSuspect = message
-            tally.noteError("target \(target.name), bucket \(bucket): \(message)", target: target.name, kind: "clock")
+            tally.noteError("target \(target.name), bucket \(bucket): \(message)", target: target.name, kind: .clock)
             logger.critical(
               "\(message)",
               metadata: [
@@ -213,7 +225,7 @@ public struct Cycle: Sendable {
           for problem in page.unreadable {
             tally.noteError(
               "target \(target.name), bucket \(bucket): \(problem)", target: target.name,
-              kind: ProviderError.Kind.malformedResponse.rawValue)
+              kind: .malformedResponse)
             logger.error(
               "unreadable upload record",
               metadata: ["target": "\(target.name)", "bucket": "\(bucket)", "error": "\(problem)"])
@@ -226,9 +238,7 @@ public struct Cycle: Sendable {
               await finish(record, into: &tally)
             case .partsFailed(let record, let error):
               await finish(record, into: &tally)
-              if error.kind != .gone {
-                tally.noteError(error.description, target: target.name, kind: error.kind.rawValue)
-              }
+              if let kind = error.errorKind { tally.noteError(error.description, target: target.name, kind: kind) }
             case .candidate(let candidate):
               candidateCount += 1
               if candidates.count < budget {
@@ -242,9 +252,9 @@ public struct Cycle: Sendable {
           if stopping { break }
         }
       } catch let error as ProviderError {
-        failTarget(target, bucket: bucket, error.description, kind: error.kind.rawValue, into: &tally)
+        failTarget(target, bucket: bucket, error.description, kind: error.errorKind ?? .other, into: &tally)
       } catch {
-        failTarget(target, bucket: bucket, "\(error)", kind: ProviderError.Kind.other.rawValue, into: &tally)
+        failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
     }
     if clockSuspect != nil {
@@ -271,7 +281,7 @@ public struct Cycle: Sendable {
   }
 
   func failTarget(
-    _ target: Target, bucket: String?, _ message: String, kind: String, into tally: inout CycleSummary
+    _ target: Target, bucket: String?, _ message: String, kind: ErrorKind, into tally: inout CycleSummary
   ) {
     tally.noteError(message, target: target.name, kind: kind)
     tally.failedTargets.insert(target.name)
@@ -492,7 +502,9 @@ public struct Cycle: Sendable {
   /// Counts, logs and emits one final record.
   func finish(_ record: UploadRecord, into tally: inout CycleSummary, error: ProviderError? = nil) async {
     tally.count(record)
-    if let error { tally.noteError(error.description, target: record.upload.target, kind: error.kind.rawValue) }
+    if let error, let kind = error.errorKind {
+      tally.noteError(error.description, target: record.upload.target, kind: kind)
+    }
     log(record)
     await sink.emit(record)
   }

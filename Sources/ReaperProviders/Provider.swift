@@ -208,6 +208,7 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
 
 /// A provider failure, typed so the engine knows what to do, and carrying where it happened.
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
+  /// What went wrong, as the engine acts on it. Every kind but `gone` is an error and counts as its `ErrorKind`.
   public enum Kind: String, Sendable, Hashable, CaseIterable {
     /// NoSuchUpload, or NoSuchKey on parts: completed or aborted elsewhere.
     case gone
@@ -227,6 +228,21 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   }
 
   public var kind: Kind
+  /// How the error is counted; nil for `gone`, which is an outcome, not an error.
+  public var errorKind: ErrorKind? {
+    switch kind {
+    case .gone: nil
+    case .accessDenied: .accessDenied
+    case .retryable: .retryable
+    case .invalidArgument: .invalidArgument
+    case .malformedResponse: .malformedResponse
+    case .inconsistentResponse: .inconsistentResponse
+    case .unaddressable: .unaddressable
+    case .notFound: .notFound
+    case .conflict: .conflict
+    case .other: .other
+    }
+  }
   public var target: String
   public var bucket: String
   /// Method and path, such as `GET /coffer?uploads&prefix=tmp%2F`: never a signature or credential.

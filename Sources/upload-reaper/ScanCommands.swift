@@ -22,8 +22,8 @@ struct Scan: AsyncParsableCommand {
     let config = try options.load().config
     try TargetFilter.check(target, in: config)
     let summary = await OneCycle.run(
-      config: config, options: CycleOptions(dryRun: dryRun, targetFilter: target), format: format,
-      dryRun: dryRun || config.daemon.dryRun, keepRecords: !noRecords)
+      config: config, options: CycleOptions(mode: dryRun ? .dryRun : .scan, targetFilter: target), format: format,
+      keepRecords: !noRecords)
     if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
   }
 }
@@ -39,9 +39,8 @@ struct List: AsyncParsableCommand {
   func run() async throws {
     let config = try options.load().config
     try TargetFilter.check(target, in: config)
-    var cycleOptions = CycleOptions(targetFilter: target, listOnly: true)
-    cycleOptions.listParts = !noParts
-    let summary = await OneCycle.run(config: config, options: cycleOptions, format: format, dryRun: true)
+    let summary = await OneCycle.run(
+      config: config, options: CycleOptions(mode: .list(parts: !noParts), targetFilter: target), format: format)
     if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
   }
 }
@@ -50,52 +49,31 @@ enum OneCycle {
   /// `keepRecords`: write the cycle report to state_dir, prune old ones, and rewrite the metrics textfile, as the
   /// daemon does after each cycle, so `scan` from cron leaves the same trail.
   static func run(
-    config: ReaperConfig, options: CycleOptions, format: OutputFormat, dryRun: Bool, keepRecords: Bool = false
+    config: ReaperConfig, options: CycleOptions, format: OutputFormat, keepRecords: Bool = false
   ) async -> CycleSummary {
     let logger = Logs.bootstrap(defaultLevel: .warning)
     let transport = HTTPTransport(logger: logger)
     let output = StandardOutput(style: format == .json ? .json : .table)
-    let records =
-      keepRecords
-      ? CycleRecords(config: config, metrics: config.metrics.textfile == nil ? nil : CycleMetrics(), logger: logger)
-      : nil
-    let report = records?.openReport(started: Date())
-    let sink: any RecordSink = report.map { TeeSink(first: output, second: $0) } ?? output
-    let cycle = Cycle(
-      config: config, options: options, environment: ProcessInfo.processInfo.environment,
-      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket), sink: sink,
+    let runner = CycleRunner(
+      config: config, metrics: config.metrics.textfile == nil ? nil : CycleMetrics(), keepRecords: keepRecords,
       logger: logger)
-    let summary = await cycle.run()
+    let summary = await runner.run(
+      options: options, environment: ProcessInfo.processInfo.environment,
+      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket),
+      output: output)
     await transport.shutdown()
-    await records?.close(report, summary: summary, finished: Date())
-    if options.listOnly {
-      if format == .text {
-        let held = options.listParts ? "holding \(ByteCount.humanize(summary.bytesHeld))" : "(parts not listed)"
-        await output.line("\n\(summary.uploadsSeen) uploads \(held); \(summary.errors.count) error(s)")
-        for error in summary.errors { await output.line("  \(error)") }
-      } else {
-        await output.line(ReportFormat.jsonSummary(summary))
-      }
-    } else {
+    switch options.mode {
+    case .list(let parts) where format == .text:
+      let held = parts ? "holding \(ByteCount.humanize(summary.bytesHeld))" : "(parts not listed)"
+      await output.line("\n\(summary.uploadsSeen) uploads \(held); \(summary.errors.count) error(s)")
+      for error in summary.errors { await output.line("  \(error)") }
+    case _ where format == .json:
+      await output.line(ReportFormat.jsonSummary(summary))
+    default:
       await output.line(
-        format == .json ? ReportFormat.jsonSummary(summary) : ReportFormat.textSummary(summary, dryRun: dryRun))
+        ReportFormat.textSummary(summary, dryRun: options.mode == .dryRun || config.daemon.dryRun))
     }
     await output.flush()
     return summary
-  }
-}
-
-/// Sends each record to two sinks: the terminal and the cycle report.
-struct TeeSink: RecordSink {
-  let first: any RecordSink
-  let second: any RecordSink
-
-  func emit(_ record: UploadRecord) async {
-    await emit(record, jsonLine: ReportFormat.jsonLine(record))
-  }
-
-  func emit(_ record: UploadRecord, jsonLine: String) async {
-    await first.emit(record, jsonLine: jsonLine)
-    await second.emit(record, jsonLine: jsonLine)
   }
 }

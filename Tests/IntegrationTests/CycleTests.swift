@@ -132,7 +132,8 @@ struct CycleTests {
       let bucket = Self.mixedBucket("c-1", stale: 4, fresh: 5)
       try await SandboxHarness.with([bucket]) { harness in
         let config = Self.config(harness, buckets: ["c-1"], rules: [Self.rule("old")], dryRun: configDry)
-        let (summary, records) = await Self.run(config, harness: harness, options: CycleOptions(dryRun: flagDry))
+        let (summary, records) = await Self.run(
+          config, harness: harness, options: CycleOptions(mode: flagDry ? .dryRun : .scan))
         #expect(summary.wouldAbort == 4)
         #expect(summary.aborted == 0)
         #expect(harness.store.aborted.isEmpty)

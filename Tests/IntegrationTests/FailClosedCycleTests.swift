@@ -85,7 +85,7 @@ struct FailClosedCycleTests {
       #expect(dots?.outcome == .failed)
       #expect(dots?.decision == .keep)
       #expect(dots?.reason.contains("path segment") == true)
-      #expect(summary.errorKinds.keys.contains { $0.kind == "unaddressable" })
+      #expect(summary.errorKinds.keys.contains { $0.kind == .unaddressable })
     }
   }
 }

@@ -20,9 +20,7 @@ public final class CycleMetrics: Sendable {
   static let states = ["unmatched"] + Outcome.allCases.map(\.rawValue)
   static let abortOutcomes: [Outcome] = [.aborted, .wouldAbort, .skippedRecheck, .gone, .failed]
   /// Error kinds are created at zero, so `increase()` sees the first real error.
-  static let errorKinds =
-    ["credentials", "timeout", "clock", "report", "metrics"]
-    + ProviderError.Kind.allCases.filter { $0 != .gone }.map(\.rawValue)
+  static let errorKinds = ErrorKind.allCases
 
   public init() {
     registry = PrometheusCollectorRegistry()
@@ -39,7 +37,9 @@ public final class CycleMetrics: Sendable {
   /// so a scrape right after start shows them.
   public func prepare(_ config: ReaperConfig) {
     for target in config.targets {
-      for kind in Self.errorKinds { counter("errors_total", ["target": target.name, "kind": kind]).increment(by: 0) }
+      for kind in Self.errorKinds {
+        counter("errors_total", ["target": target.name, "kind": kind.rawValue]).increment(by: 0)
+      }
       for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
         let labels = ["target": target.name, "bucket": bucket]
         for outcome in Self.abortOutcomes {
@@ -79,15 +79,15 @@ public final class CycleMetrics: Sendable {
       }
     }
     for (key, count) in summary.errorKinds {
-      counter("errors_total", ["target": key.target, "kind": key.kind]).increment(by: Int64(count))
+      counter("errors_total", ["target": key.target, "kind": key.kind.rawValue]).increment(by: Int64(count))
     }
     CoreMetrics.Timer(label: "\(Self.prefix)cycle_duration_seconds", dimensions: [], factory: factory)
       .recordNanoseconds(Int64(summary.durationSeconds * 1e9))
   }
 
   /// A failure outside a cycle (writing the report or the textfile) still counts as an error.
-  public func countError(target: String, kind: String) {
-    counter("errors_total", ["target": target, "kind": kind]).increment(by: 1)
+  public func countError(target: String, kind: ErrorKind) {
+    counter("errors_total", ["target": target, "kind": kind.rawValue]).increment(by: 1)
   }
 
   /// The Prometheus text exposition format.
