@@ -89,6 +89,15 @@ public struct PartsSummary: Sendable, Hashable {
   }
 }
 
+extension Int64 {
+  /// Byte counts summed over a server's claims: a hostile server can send sizes that add up past Int64, and a
+  /// trap there would stop the daemon, so totals stick at the bounds instead.
+  public func saturatingAdd(_ other: Int64) -> Int64 {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? (other < 0 ? Int64.min : Int64.max) : sum
+  }
+}
+
 /// A storage endpoint and the buckets on it that the reaper watches.
 public struct Target: Sendable, Hashable {
   public var name: String
