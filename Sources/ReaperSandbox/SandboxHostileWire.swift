@@ -1,0 +1,108 @@
+import Foundation
+import ReaperCore
+import ReaperProviders
+
+/// Where the store's dialects render `SandboxHostility`'s lies: the true state goes in, what the wire says
+/// comes out.
+extension SandboxStore {
+  func wireParts(
+    of upload: SandboxUpload, page: some Sequence<SandboxPart>, bucket: String, state: inout State
+  ) -> WireParts {
+    let call = state.partsReplies[upload.uploadID, default: 0]
+    if !state.hostility.lies.isEmpty { state.partsReplies[upload.uploadID] = call + 1 }
+    return state.hostility.parts(of: upload, page: page, call: call, bucket: bucket)
+  }
+
+  /// The Date header, after the hostile clock has had its say. The other headers and the body keep the truth.
+  func lieAboutTheDate(_ response: inout SandboxResponse, state: State) {
+    let hostility = state.hostility
+    guard hostility.lies.contains(.dateAhead) || hostility.lies.contains(.dateBehind) else { return }
+    let shown = hostility.date(clock(), response: state.requestCounter)
+    for index in response.headers.indices where response.headers[index].0 == "Date" {
+      response.headers[index].1 = Timestamp.formatRFC1123(shown)
+    }
+  }
+
+  /// PDS `file/delete` of an uploading file that `delete-races-completion` picks: its client completes it
+  /// now, and the answer is a failure that invites a retry.
+  func deleteRacingCompletion(
+    of upload: SandboxUpload, in drive: String, state: inout State, fail: (Int, String, String) -> SandboxResponse
+  ) -> SandboxResponse? {
+    guard state.hostility.applies(.deleteRacesCompletion, to: upload.uploadID) else { return nil }
+    Self.complete(uploadID: upload.uploadID, in: drive, at: clock(), state: &state)
+    if state.hostility.applies(.deleteRacesCompletion, to: "throttle:" + upload.uploadID) {
+      var response = fail(429, "TooManyRequests", "hostile: throttled while the upload completed")
+      response.headers.append(("Retry-After", "1"))
+      return response
+    }
+    return fail(503, "ServiceUnavailable", "hostile: unavailable while the upload completed")
+  }
+
+  static func etag(_ part: WirePart) -> String {
+    String(
+      format: "%016llx%016llx", UInt64(bitPattern: Int64(part.number)) &* 0x9E37_79B9_7F4A_7C15,
+      UInt64(bitPattern: part.size))
+  }
+
+  /// `<Name>time</Name>`, or nothing when the lie leaves the field out.
+  static func xmlField(_ name: String, _ time: WireTime, _ format: (Date) -> String) -> String {
+    switch time {
+    case .date(let date): "<\(name)>\(format(date))</\(name)>"
+    case .text(let text): "<\(name)>\(XMLText.escape(text))</\(name)>"
+    case .missing: ""
+    }
+  }
+
+  /// `"Name":"time",`, or nothing when the lie leaves the field out.
+  static func jsonField(_ name: String, _ time: WireTime, _ format: (Date) -> String) -> String {
+    switch time {
+    case .date(let date): "\"\(name)\":\(JSONString.literal(format(date))),"
+    case .text(let text): "\"\(name)\":\(JSONString.literal(text)),"
+    case .missing: ""
+    }
+  }
+
+  /// One upload of a CDCS ListMultipartUploads page.
+  static func cdcsRecord(_ upload: WireUpload, quirks: CDCSQuirks, encode: (String) -> String) -> String {
+    let initiated = jsonField("Initiated", upload.initiated) { date in
+      switch quirks.initiatedFormat {
+      case .ctime: Timestamp.formatCtime(date, zone: .fixed(secondsEast: quirks.serverZoneSeconds))
+      case .rfc3339: Timestamp.formatRFC3339(date)
+      case .rfc1123: Timestamp.formatRFC1123(date)
+      }
+    }
+    let record =
+      "{\"Key\":\(JSONString.literal(encode(upload.key))),\"\(quirks.uploadIDField)\":\(JSONString.literal(upload.uploadID)),"
+      + "\"Initiator\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
+      + "\"Owner\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
+      + initiated
+    // jsonField ends with a comma, for fields that others follow.
+    return String(record.dropLast()) + "}"
+  }
+}
+
+extension SandboxRequestLog {
+  /// At most this many requests are kept; later ones are only counted.
+  public static let requestCap = 50_000
+
+  /// Keeps the requests that act on one upload (or could, by mistake): every one but the listings of uploads
+  /// and folders, which a large scan sends by the thousand.
+  mutating func record(_ request: SandboxRequest) {
+    let (path, query) =
+      request.uri.firstIndex(of: "?").map {
+        (String(request.uri[..<$0]), String(request.uri[request.uri.index(after: $0)...]))
+      } ?? (request.uri, "")
+    if path.hasPrefix("/_sandbox/") || path == "/v2/file/list" { return }
+    if !path.hasPrefix("/v2/"), request.method == "GET",
+      query.split(separator: "&").contains(where: { $0 == "uploads" || $0.hasPrefix("uploads=") })
+    {
+      return
+    }
+    guard requests.count < Self.requestCap else {
+      requestsDropped += 1
+      return
+    }
+    let body = path.hasPrefix("/v2/") ? String(decoding: request.body.prefix(512), as: UTF8.self) : ""
+    requests.append(SandboxLoggedRequest(method: request.method, path: path, query: query, body: body))
+  }
+}
