@@ -213,7 +213,10 @@ extension SandboxHostility {
         if dialect == .pds, applies(.emptyUploadID, to: "file:" + id) { shown.fileID = "" } else { shown.uploadID = "" }
       }
       if applies(.initiatedEpoch, to: id) { shown.initiated = .date(WireTime.epoch) }
-      if applies(.initiatedYearOne, to: id) { shown.initiated = .date(WireTime.yearOne) }
+      if applies(.initiatedYearOne, to: id) {
+        // CDCS writes ctime, whose year 1 a decoder may refuse outright; its RFC 3339 form is read as a time.
+        shown.initiated = dialect == .cdcs ? .text("0001-01-01T00:00:00Z") : .date(WireTime.yearOne)
+      }
       if dialect != .cdcs, applies(.zonelessLocal, to: id) {
         shown.initiated = .text(zoneless(upload.initiated))
         shown.updated = .text(zoneless(upload.updated))

@@ -9,8 +9,43 @@ extension SandboxStore {
     of upload: SandboxUpload, page: some Sequence<SandboxPart>, bucket: String, state: inout State
   ) -> WireParts {
     let call = state.partsReplies[upload.uploadID, default: 0]
-    if !state.hostility.lies.isEmpty { state.partsReplies[upload.uploadID] = call + 1 }
-    return state.hostility.parts(of: upload, page: page, call: call, bucket: bucket)
+    guard !state.hostility.lies.isEmpty else {
+      return state.hostility.parts(of: upload, page: page, call: call, bucket: bucket)
+    }
+    state.partsReplies[upload.uploadID] = call + 1
+    let reply = state.hostility.parts(of: upload, page: page, call: call, bucket: bucket)
+    if reply.bucket != bucket || reply.key != upload.key || reply.uploadID != upload.uploadID
+      || reply.fileID != upload.fileID
+    {
+      state.log.identityLies.insert(upload.uploadID)
+    }
+    return reply
+  }
+
+  /// The bucket a listing page echoes; when it is another, every upload on the page was misplaced.
+  func wireBucket(_ name: String, page: some Collection<SandboxUpload>, state: inout State) -> String {
+    let echoed = state.hostility.echoedBucket(name, subject: page.first?.uploadID ?? "")
+    if echoed != name { state.log.identityLies.formUnion(page.map(\.uploadID)) }
+    return echoed
+  }
+
+  /// What a listing says about `page`, noting the uploads whose identity it misstates: an empty key or id, or
+  /// (PDS) another drive or parent folder.
+  func wireListing(
+    _ page: some Collection<SandboxUpload>, dialect: SandboxHostility.Dialect, state: inout State
+  ) -> [WireUpload] {
+    let shown = state.hostility.listed(page, dialect: dialect)
+    guard !state.hostility.lies.isEmpty else { return shown }
+    let hostility = state.hostility
+    for upload in page {
+      let id = upload.uploadID
+      if hostility.applies(.emptyKey, to: id) || hostility.applies(.emptyUploadID, to: id)
+        || (dialect == .pds && hostility.applies(.otherBucket, to: id))
+      {
+        state.log.identityLies.insert(id)
+      }
+    }
+    return shown
   }
 
   /// The Date header, after the hostile clock has had its say. The other headers and the body keep the truth.

@@ -208,6 +208,9 @@ public struct SandboxRequestLog: Sendable, Hashable, Codable {
   /// `record(_:)`.
   public var requests: [SandboxLoggedRequest] = []
   public var requestsDropped = 0
+  /// Uploads whose identity the hostile mode misstated on the wire (another bucket, key or upload id, or an
+  /// empty one): a careful client aborts none of them.
+  public var identityLies: Set<String> = []
 }
 
 // Seed files and the control endpoint give only the switches they change; the rest keep their defaults.

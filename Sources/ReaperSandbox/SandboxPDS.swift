@@ -113,7 +113,7 @@ extension SandboxStore {
       guard case .upload(let upload) = item.entry else {
         return [drive.itemJSON(item.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt)]
       }
-      return state.hostility.listed([upload], dialect: .pds).map {
+      return wireListing([upload], dialect: .pds, state: &state).map {
         drive.itemJSON(item.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt, shown: $0)
       }
     }
@@ -202,7 +202,7 @@ extension SandboxStore {
       return fail(404, "NotFound.File", "file \(fileID) does not exist")
     }
     var shown: WireUpload?
-    if case .upload(let upload) = entry { shown = state.hostility.listed([upload], dialect: .pds).first }
+    if case .upload(let upload) = entry { shown = wireListing([upload], dialect: .pds, state: &state).first }
     let json = current.itemJSON(entry, omitUpdatedAt: current.bucket.pds.omitUpdatedAt, shown: shown)
     return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
   }

@@ -354,14 +354,14 @@ public final class SandboxStore: Sendable {
 
     let urlEncoded = encoding == "url"
     func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
-    let coffer = state.hostility.echoedBucket(bucket.name, subject: page.first?.uploadID ?? "")
+    let coffer = wireBucket(bucket.name, page: page, state: &state)
     var json = "{\"Coffer\":\(JSONString.literal(coffer)),\"EncodingType\":\(JSONString.literal(encoding ?? ""))"
     json += ",\"UploadIdMarker\":\(JSONString.literal(encode(parameters["upload-id-marker"] ?? "")))"
     json += ",\"IsTruncated\":" + (quirks.truncatedAsString ? "\"\(truncated)\"" : "\(truncated)")
     json += ",\"NextUploadIdMarker\":\(JSONString.literal(encode(next)))"
     json += ",\"Prefix\":\(JSONString.literal(encode(prefix)))"
     json += ",\"MaxUploads\":" + (quirks.maxUploadsAsString ? "\"\(maxUploads)\"" : "\(maxUploads)")
-    let records = state.hostility.listed(page, dialect: .cdcs).map {
+    let records = wireListing(page, dialect: .cdcs, state: &state).map {
       Self.cdcsRecord($0, quirks: quirks, encode: encode)
     }
     if quirks.singleUploadAsObject, records.count == 1 {
@@ -474,7 +474,7 @@ public final class SandboxStore: Sendable {
     func field(_ text: String) -> String { XMLText.escape(urlEncoded ? URLEncoding.formEncode(text) : text) }
     var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     xml += "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-    let echoed = state.hostility.echoedBucket(bucket.name, subject: page.first?.uploadID ?? "")
+    let echoed = wireBucket(bucket.name, page: page, state: &state)
     xml += "<Bucket>\(XMLText.escape(echoed))</Bucket><KeyMarker>\(field(keyMarker ?? ""))</KeyMarker>"
     xml += "<UploadIdMarker>\(XMLText.escape(uploadIDMarker ?? ""))</UploadIdMarker>"
     xml +=
@@ -482,7 +482,7 @@ public final class SandboxStore: Sendable {
     if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
     xml +=
       "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
-    for upload in state.hostility.listed(page, dialect: .s3) {
+    for upload in wireListing(page, dialect: .s3, state: &state) {
       xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
       xml += "<Initiator><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Initiator>"
       xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><StorageClass>STANDARD</StorageClass>"

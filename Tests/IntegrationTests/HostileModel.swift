@@ -144,7 +144,7 @@ enum HostileInvariants {
 
   /// Every broken invariant, as lines to print; `exact` demands the oracle's set, not just a subset of it.
   static func check(
-    _ world: HostileCase, aborted: [SandboxAbort], requests: [SandboxLoggedRequest], exact: Bool
+    _ world: HostileCase, aborted: [SandboxAbort], log: SandboxRequestLog, exact: Bool
   ) -> [String] {
     var problems: [String] = []
     let oracle = HostileOracle.abortable(world)
@@ -163,7 +163,12 @@ enum HostileInvariants {
     }
     let ids = aborted.map(\.uploadID).filter { !$0.isEmpty }
     if Set(ids).count != ids.count { problems.append("an upload aborted twice") }
-    for request in requests {
+    // Stale or not, an upload the server misnamed (another bucket, key or upload id, or none) is not the one
+    // the evidence was about.
+    for abort in aborted where log.identityLies.contains(abort.uploadID) {
+      problems.append("aborted \(abort.key) (\(abort.uploadID)) though the server misstated which upload it was")
+    }
+    for request in log.requests {
       if let why = misaddressed(request) {
         problems.append("\(request.method) \(request.path)?\(request.query) \(request.body): \(why)")
       }

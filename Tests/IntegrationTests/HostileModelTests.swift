@@ -47,7 +47,9 @@ final class HostileBench: Sendable {
     settings.maxBackoff = .milliseconds(4)
     settings.maxRetryAfter = .milliseconds(4)
     let bench = HostileBench(
-      store: store, server: server, transport: HTTPTransport(settings: settings), clock: clock)
+      store: store, server: server,
+      transport: HTTPTransport(settings: settings, logger: Logger(label: "hostile") { _ in SwiftLogNoOpLogHandler() }),
+      clock: clock)
     do {
       try await body(bench)
     } catch {
@@ -100,7 +102,7 @@ final class HostileBench: Sendable {
     let summary = await cycle.run()
     store.hostility = SandboxHostility()
     let aborted = store.aborted.filter { $0.bucket == name }
-    var problems = HostileInvariants.check(world, aborted: aborted, requests: store.requestLog.requests, exact: exact)
+    var problems = HostileInvariants.check(world, aborted: aborted, log: store.requestLog, exact: exact)
     if exact, !problems.isEmpty { problems += summary.errors.map { "cycle error: \($0)" } }
     return (problems, aborted.count, HostileOracle.abortable(world).count)
   }
@@ -122,15 +124,18 @@ enum HostileSeeds {
     case nil:
       base = 1
     }
-    let replay = environment["HOSTILE_SEED"] == nil ? HostileModelTests.regressionSeeds : []
-    return replay + (0..<UInt64(max(0, count))).map { base &+ $0 }
+    // Each seed once: a case's bucket is named after its seed, and the sandbox keeps what it aborted.
+    var seen: Set<UInt64> = []
+    return (HostileModelTests.regressionSeeds + (0..<UInt64(max(0, count))).map { base &+ $0 }).filter {
+      seen.insert($0).inserted
+    }
   }
 }
 
 @Suite("Hostile servers: no false abort, judged by a model of the true state")
 struct HostileModelTests {
   /// Seeds that once broke an invariant; they replay before every fixed batch.
-  static let regressionSeeds: [UInt64] = []
+  static let regressionSeeds: [UInt64] = [2, 3, 4, 8, 23, 44, 55, 56]
 
   /// The dialect a seed's case speaks, among those where its lies make sense.
   static func dialect(_ seed: UInt64, among dialects: Set<SandboxHostility.Dialect>) -> SandboxHostility.Dialect {
@@ -159,7 +164,7 @@ struct HostileModelTests {
         failing.append(seed)
         if failing.count <= 3 {
           Issue.record(
-            "\(label): HOSTILE_SEED=\(seed) HOSTILE_CASES=1 replays it\n  \(world)\n  - \(problems.prefix(8).joined(separator: "\n  - "))"
+            "\(label): HOSTILE_SEED=\(seed) HOSTILE_CASES=1 swift test --filter HostileModelTests replays it\n  \(world)\n  - \(problems.prefix(8).joined(separator: "\n  - "))"
           )
         }
       }
@@ -171,7 +176,7 @@ struct HostileModelTests {
   }
 
   @Test func withoutLiesExactlyTheStaleUploadsAreAborted() async throws {
-    let (_, failing) = try await Self.batch("no lies", count: 900, exact: true) { seed, now in
+    let (_, failing) = try await Self.batch("no lies", count: 1500, exact: true) { seed, now in
       HostileCase(
         seed: seed, dialect: Self.dialect(seed, among: Set(SandboxHostility.Dialect.allCases)), lies: [], now: now)
     }
@@ -179,7 +184,7 @@ struct HostileModelTests {
   }
 
   @Test func transientSlowDownsChangeNothing() async throws {
-    let (_, failing) = try await Self.batch("slow-down only", count: 300, exact: true) { seed, now in
+    let (_, failing) = try await Self.batch("slow-down only", count: 500, exact: true) { seed, now in
       HostileCase(
         seed: seed, dialect: Self.dialect(seed, among: Set(SandboxHostility.Dialect.allCases)), lies: [.slowDown],
         now: now)
@@ -190,14 +195,14 @@ struct HostileModelTests {
   /// Each lie alone, in every dialect where it makes sense, so a failure names its class.
   @Test(arguments: SandboxHostility.Lie.allCases)
   func eachLieAloneAbortsNothingFalse(_ lie: SandboxHostility.Lie) async throws {
-    let (_, failing) = try await Self.batch(lie.rawValue, count: 60, exact: false) { seed, now in
+    let (_, failing) = try await Self.batch(lie.rawValue, count: 100, exact: false) { seed, now in
       HostileCase(seed: seed, dialect: Self.dialect(seed, among: lie.dialects), lies: [lie], now: now)
     }
     #expect(failing.isEmpty)
   }
 
   @Test func mixedLiesAbortNothingFalse() async throws {
-    let (_, failing) = try await Self.batch("mixed lies", count: 600, exact: false) { seed, now in
+    let (_, failing) = try await Self.batch("mixed lies", count: 1000, exact: false) { seed, now in
       HostileCase(
         seed: seed, dialect: Self.dialect(seed, among: Set(SandboxHostility.Dialect.allCases)), lies: nil, now: now)
     }
