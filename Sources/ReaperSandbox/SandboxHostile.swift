@@ -4,7 +4,9 @@ import ReaperCore
 /// Misbehaviours the sandbox can show over the wire, on top of its true state: the store keeps the truth, and
 /// only what it says lies. Each lie is one a careful client can detect (inconsistent, implausible or ambiguous
 /// data), so a test can demand that the reaper keeps every upload it was lied to about, and still aborts the
-/// clearly stale ones beside them.
+/// clearly stale ones beside them. Lies no client could see through are left out on purpose: a server that
+/// consistently omits the newest part from every ListParts, or shifts every time by the same plausible amount,
+/// looks exactly like an honest server with other data.
 public struct SandboxHostility: Sendable, Hashable, Codable {
   public enum Dialect: String, Sendable, Hashable, Codable, CaseIterable {
     case cdcs, s3, pds

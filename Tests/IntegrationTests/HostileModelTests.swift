@@ -109,7 +109,8 @@ final class HostileBench: Sendable {
 }
 
 /// Which seeds a batch runs: a fixed batch in CI, `HOSTILE_SEED=<n>` or `HOSTILE_SEED=random` by hand, and
-/// `HOSTILE_CASES=<n>` for how many. A failing case prints the seed that replays it alone.
+/// `HOSTILE_CASES=<n>` for how many. A failing case prints the seed that replays it alone; the first three of a
+/// batch are shown, or every one with `HOSTILE_VERBOSE=1`.
 enum HostileSeeds {
   static func batch(defaultCount: Int) -> [UInt64] {
     let environment = ProcessInfo.processInfo.environment
@@ -124,9 +125,12 @@ enum HostileSeeds {
     case nil:
       base = 1
     }
+    // A seed given by hand replays just its cases; otherwise the regression seeds come first.
+    let byHand = environment["HOSTILE_SEED"].map { $0 != "random" } ?? false
+    let replay = byHand ? [] : HostileModelTests.regressionSeeds
     // Each seed once: a case's bucket is named after its seed, and the sandbox keeps what it aborted.
     var seen: Set<UInt64> = []
-    return (HostileModelTests.regressionSeeds + (0..<UInt64(max(0, count))).map { base &+ $0 }).filter {
+    return (replay + (0..<UInt64(max(0, count))).map { base &+ $0 }).filter {
       seen.insert($0).inserted
     }
   }
@@ -162,7 +166,7 @@ struct HostileModelTests {
         stale += staleHere
         guard !problems.isEmpty else { continue }
         failing.append(seed)
-        if failing.count <= 3 {
+        if failing.count <= 3 || ProcessInfo.processInfo.environment["HOSTILE_VERBOSE"] != nil {
           Issue.record(
             "\(label): HOSTILE_SEED=\(seed) HOSTILE_CASES=1 swift test --filter HostileModelTests replays it\n  \(world)\n  - \(problems.prefix(8).joined(separator: "\n  - "))"
           )
