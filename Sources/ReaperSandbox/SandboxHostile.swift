@@ -43,7 +43,8 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
     case deleteRacesCompletion = "delete-races-completion"
     /// One request in `slowDownEvery` answered 503 SlowDown, deterministically, whatever it asked.
     case slowDown = "slow-down"
-    /// A part's size is Int64.max, far over any provider's largest part, so sums overflow.
+    /// A part's size is Int64.max, far over any provider's largest part, so sums overflow; a second part's is
+    /// negative.
     case partSizeImplausible = "part-size-implausible"
     /// Part numbers beyond 10000, the documented limit.
     case partNumberOutOfRange = "part-number-out-of-range"
@@ -277,7 +278,10 @@ extension SandboxHostility {
       }
       if applies(.partNumberOutOfRange, to: id) { parts[index].number += 10_000 }
     }
-    if applies(.partSizeImplausible, to: id), !parts.isEmpty { parts[0].size = Int64.max }
+    if applies(.partSizeImplausible, to: id), !parts.isEmpty {
+      parts[0].size = Int64.max
+      if parts.count > 1 { parts[1].size = -1 }
+    }
     var reply = WireParts(
       bucket: echoedBucket(bucket, subject: id), key: upload.key, uploadID: id, fileID: upload.fileID, parts: parts)
     if applies(.otherUploadParts, to: id) {

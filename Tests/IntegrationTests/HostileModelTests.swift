@@ -136,6 +136,13 @@ enum HostileSeeds {
   }
 }
 
+/// Random worlds (uploads with parts, finished PDS files, rules) served by the sandbox in each dialect, with
+/// and without its hostile lies; one real cycle each, judged against `HostileOracle`, which reads only the
+/// sandbox's true state and clock. Invariants: nothing outside the oracle's set is aborted; no upload whose
+/// identity was misstated is aborted; no request addresses a bucket (or a dot-segment path) instead of one
+/// upload; no finished PDS file is deleted; with no lie, or with only transient 503s, exactly the oracle's set
+/// is aborted. `swift test --filter HostileModelTests`, with `HOSTILE_SEED`, `HOSTILE_CASES` and
+/// `HOSTILE_VERBOSE` as `HostileSeeds` describes.
 @Suite("Hostile servers: no false abort, judged by a model of the true state")
 struct HostileModelTests {
   /// Seeds that once broke an invariant; they replay before every fixed batch.
