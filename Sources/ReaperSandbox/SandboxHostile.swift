@@ -77,6 +77,9 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
   /// record, so the same seed always picks the same records.
   public var rate = 0.5
   public var seed: UInt64 = 0
+  /// When not empty, the lies about uploads fall on exactly these upload ids, whatever `rate` says; the lies
+  /// about whole responses (the Date header) still follow `rate`.
+  public var uploads: Set<String> = []
   /// `slow-down`: every this-many-th request fails.
   public var slowDownEvery = 7
   /// `date-ahead` and `date-behind`: how far the Date header is off.
@@ -115,6 +118,10 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
   /// Whether `lie` is on for this record or response: a deterministic draw at `rate`.
   public func applies(_ lie: Lie, to subject: String) -> Bool {
     guard lies.contains(lie) else { return false }
+    if !uploads.isEmpty, !subject.hasPrefix("response:") {
+      let id = subject.drop { $0 != ":" }
+      return uploads.contains(subject) || (!id.isEmpty && uploads.contains(String(id.dropFirst())))
+    }
     if rate >= 1 { return true }
     if rate <= 0 { return false }
     var hash = seed ^ 0xCBF2_9CE4_8422_2325
@@ -137,6 +144,7 @@ extension SandboxHostility {
     lies = try container.decodeIfPresent(Set<Lie>.self, forKey: .lies) ?? []
     rate = try container.decodeIfPresent(Double.self, forKey: .rate) ?? rate
     seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+    uploads = try container.decodeIfPresent(Set<String>.self, forKey: .uploads) ?? []
     slowDownEvery = max(2, try container.decodeIfPresent(Int.self, forKey: .slowDownEvery) ?? slowDownEvery)
     skewSeconds = try container.decodeIfPresent(Int.self, forKey: .skewSeconds) ?? skewSeconds
     localZoneSeconds = try container.decodeIfPresent(Int.self, forKey: .localZoneSeconds) ?? localZoneSeconds

@@ -38,6 +38,10 @@ struct Sandbox: AsyncParsableCommand {
   @Option(help: "With --hostile: the share of records or responses each lie applies to (0 to 1).")
   var hostileRate: Double = 0.5
   @Option(help: "With --hostile: the seed that picks which records lie.") var hostileSeed: UInt64 = 0
+  @Option(
+    help: ArgumentHelp(
+      "With --hostile: lie about exactly this upload id, whatever the rate (repeatable).", valueName: "id"))
+  var hostileUpload: [String] = []
 
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -77,8 +81,10 @@ struct Sandbox: AsyncParsableCommand {
       faults.denyBuckets = denyBucket
     }
     if let hostile {
-      store.hostility = SandboxHostility(
+      var hostility = SandboxHostility(
         lies: try SandboxHostility.parse(names: hostile), rate: hostileRate, seed: hostileSeed)
+      hostility.uploads = Set(hostileUpload)
+      store.hostility = hostility
     }
     let server = try await SandboxServer.start(store: store, port: port)
     if let portFile { try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }

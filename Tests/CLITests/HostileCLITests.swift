@@ -22,7 +22,7 @@ struct HostileCLITests {
     process.executableURL = URL(fileURLWithPath: CLITests.binary)
     process.arguments = [
       "sandbox", "--port", "0", "--port-file", portFile, "--hostile", "empty-key,date-ahead", "--hostile-rate", "1",
-      "--hostile-seed", "3",
+      "--hostile-seed", "3", "--hostile-upload", "u-1",
     ]
     process.standardOutput = FileHandle.nullDevice
     try process.run()
@@ -43,5 +43,6 @@ struct HostileCLITests {
     #expect(Set(json["lies"] as? [String] ?? []) == ["empty-key", "date-ahead"])
     #expect(json["rate"] as? Double == 1)
     #expect(json["seed"] as? Int == 3)
+    #expect(json["uploads"] as? [String] == ["u-1"])
   }
 }

@@ -39,6 +39,16 @@ struct HostileSwitchTests {
     #expect(picks != (0..<2000).filter { other.applies(.emptyKey, to: "u\($0)") })
   }
 
+  @Test func chosenUploadsAreExactlyTheOnesLiedAbout() {
+    var hostility = SandboxHostility(lies: [.emptyKey, .otherBucket, .dateAhead], rate: 0, seed: 1)
+    hostility.uploads = ["u2", "u5"]
+    #expect((0..<10).filter { hostility.applies(.emptyKey, to: "u\($0)") } == [2, 5])
+    #expect(hostility.applies(.otherBucket, to: "page:u5"))
+    #expect(!hostility.applies(.otherBucket, to: "page:u4"))
+    // Whole responses still follow the rate, here none.
+    #expect(!hostility.applies(.dateAhead, to: "response:2"))
+  }
+
   @Test func listingsLieWhileTheStoreKeepsTheTruth() async throws {
     let upload = SandboxUpload.aged("a/f.bin", id: "lying-1", age: 86_400)
     try await SandboxHarness.with([SandboxBucket(name: "c-lies", uploads: [upload])]) { harness in
