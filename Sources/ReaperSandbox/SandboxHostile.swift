@@ -60,6 +60,9 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
     /// The Key carries a trailing `..` segment (PDS: the name is `..`), so a client that normalizes paths
     /// addresses the folder or bucket above the upload.
     case dotSegmentKey = "dot-segment-key"
+    /// The last page of a listing says it is truncated, and its next marker points back to its own first
+    /// upload, so the walk is served the rest of the page again.
+    case markerBackwards = "marker-backwards"
 
     /// The dialects where this lie makes sense.
     public var dialects: Set<Dialect> {
@@ -256,6 +259,14 @@ extension SandboxHostility {
       }
     }
     return result
+  }
+
+  /// `marker-backwards`: the upload a complete page's next marker points back to, when the lie falls on it.
+  func markerBackwards(_ page: some Collection<SandboxUpload>, truncated: Bool) -> SandboxUpload? {
+    guard !truncated, let first = page.first, applies(.markerBackwards, to: "marker:" + first.uploadID) else {
+      return nil
+    }
+    return first
   }
 
   /// The bucket name a listing or parts reply echoes.

@@ -109,6 +109,11 @@ extension SandboxStore {
     let page = entries[start..<min(entries.count, start + max(1, size))]
     var next = start + page.count < entries.count ? page.last.map { PDSDrive.encodeMarker(($0.name, $0.id)) } : nil
     if next != nil, state.faults.stallMarkers, let asked { next = asked }
+    if next == nil, let first = page.first, case .upload(let upload) = first.entry,
+      state.hostility.markerBackwards([upload], truncated: false) != nil
+    {
+      next = PDSDrive.encodeMarker((first.name, first.id))
+    }
     let items = page.flatMap { item -> [String] in
       guard case .upload(let upload) = item.entry else {
         return [drive.itemJSON(item.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt)]

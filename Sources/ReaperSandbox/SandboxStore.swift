@@ -346,9 +346,13 @@ public final class SandboxStore: Sendable {
       }
     }
     let limit = min(maxUploads, quirks.pageLimit ?? maxUploads)
-    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
+    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
+    var truncated = more
     var next = truncated ? (page.last?.uploadID ?? "") : ""
     if truncated, state.faults.stallMarkers, let marker = parameters["upload-id-marker"] { next = marker }
+    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
+      (truncated, next) = (true, first.uploadID)
+    }
     // The next marker is always the page's last upload: remember where it was, even once it is gone.
     if let last = page.last { state.known[last.uploadID] = last }
 
@@ -462,9 +466,13 @@ public final class SandboxStore: Sendable {
       }
     }
     let limit = min(maxUploads, bucket.quirks.pageLimit ?? maxUploads)
-    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
+    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
+    var truncated = more
     var nextKey = truncated ? page.last?.key ?? "" : ""
     var nextID = truncated ? page.last?.uploadID ?? "" : ""
+    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
+      (truncated, nextKey, nextID) = (true, first.key, first.uploadID)
+    }
     if truncated, state.faults.stallMarkers, let keyMarker, let uploadIDMarker {
       nextKey = keyMarker
       nextID = uploadIDMarker
