@@ -58,6 +58,25 @@ extension SandboxStore {
     }
   }
 
+  /// `GET /_sandbox/hostile` shows the lies; `PUT` (or `POST`) replaces them, with keys in either spelling.
+  func hostileControl(_ request: SandboxRequest, encoder: JSONEncoder) -> SandboxResponse {
+    switch request.method {
+    case "GET":
+      return json(200, (try? encoder.encode(hostility)) ?? Data())
+    case "PUT", "POST":
+      let decoder = JSONDecoder()
+      decoder.keyDecodingStrategy = .convertFromSnakeCase
+      guard let newHostility = try? decoder.decode(SandboxHostility.self, from: Data(request.body)) else {
+        return json(
+          400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a hostility object\"}".utf8))
+      }
+      hostility = newHostility
+      return json(200, (try? encoder.encode(newHostility)) ?? Data())
+    default:
+      return json(405, Data("{\"Code\":\"MethodNotAllowed\",\"Message\":\"GET or PUT\"}".utf8))
+    }
+  }
+
   /// PDS `file/delete` of an uploading file that `delete-races-completion` picks: its client completes it
   /// now, and the answer is a failure that invites a retry.
   func deleteRacingCompletion(

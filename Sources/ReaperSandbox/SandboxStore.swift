@@ -651,17 +651,8 @@ public final class SandboxStore: Sendable {
       }
       faults = newFaults
       return json(200, (try? encoder.encode(newFaults)) ?? Data())
-    case ("GET", "/_sandbox/hostile"):
-      return json(200, (try? encoder.encode(hostility)) ?? Data())
-    case ("PUT", "/_sandbox/hostile"), ("POST", "/_sandbox/hostile"):
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      guard let newHostility = try? decoder.decode(SandboxHostility.self, from: Data(request.body)) else {
-        return json(
-          400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a hostility object\"}".utf8))
-      }
-      hostility = newHostility
-      return json(200, (try? encoder.encode(newHostility)) ?? Data())
+    case (_, "/_sandbox/hostile"):
+      return hostileControl(request, encoder: encoder)
     default:
       return json(404, Data("{\"Code\":\"NoSuchControl\",\"Message\":\"unknown sandbox control path\"}".utf8))
     }
@@ -677,7 +668,7 @@ public final class SandboxStore: Sendable {
     var requests: SandboxRequestLog
   }
 
-  private func json(_ status: Int, _ data: Data) -> SandboxResponse {
+  func json(_ status: Int, _ data: Data) -> SandboxResponse {
     SandboxResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
   }
 
