@@ -19,8 +19,13 @@ struct HostileCase: CustomStringConvertible {
   static let prefixes = ["", "a/", "a/b/", "c/"]
   static let hour: Int64 = 3600
 
-  /// - Parameter lies: the lies to switch on; nil draws one to three from those that make sense in the dialect.
-  init(seed: UInt64, dialect: SandboxHostility.Dialect, lies: Set<SandboxHostility.Lie>?, now: Date) {
+  /// - Parameters:
+  ///   - lies: the lies to switch on; nil draws one to three from those that make sense in the dialect.
+  ///   - excluding: lies never drawn.
+  init(
+    seed: UInt64, dialect: SandboxHostility.Dialect, lies: Set<SandboxHostility.Lie>?,
+    excluding: Set<SandboxHostility.Lie> = [], now: Date
+  ) {
     var random = SplitMix64(seed: seed)
     func draw(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
     self.seed = seed
@@ -63,7 +68,7 @@ struct HostileCase: CustomStringConvertible {
     concurrency = lies == [.slowDown] ? 1 : 1 + draw(4)
     var chosen = lies ?? []
     if lies == nil {
-      let fitting = SandboxHostility.Lie.allCases.filter { $0.dialects.contains(dialect) }
+      let fitting = SandboxHostility.Lie.allCases.filter { $0.dialects.contains(dialect) && !excluding.contains($0) }
       for _ in 0..<(1 + draw(3)) { chosen.insert(fitting[draw(fitting.count)]) }
     }
     var hostility = SandboxHostility(lies: chosen, rate: [0.3, 0.5, 1.0][draw(3)], seed: seed)

@@ -148,6 +148,10 @@ struct HostileModelTests {
   /// Seeds that once broke an invariant; they replay before every fixed batch.
   static let regressionSeeds: [UInt64] = [2, 3, 4, 8, 23, 44, 55, 56]
 
+  /// Lies the engine is known not to withstand yet. Their cases still run alone, with failures shown as known
+  /// issues, and the mixed batch leaves them out. Empty: every lie is held to the invariants.
+  static let knownOpen: Set<SandboxHostility.Lie> = []
+
   /// The dialect a seed's case speaks, among those where its lies make sense.
   static func dialect(_ seed: UInt64, among dialects: Set<SandboxHostility.Dialect>) -> SandboxHostility.Dialect {
     let ordered = SandboxHostility.Dialect.allCases.filter(dialects.contains)
@@ -206,16 +210,24 @@ struct HostileModelTests {
   /// Each lie alone, in every dialect where it makes sense, so a failure names its class.
   @Test(arguments: SandboxHostility.Lie.allCases)
   func eachLieAloneAbortsNothingFalse(_ lie: SandboxHostility.Lie) async throws {
-    let (_, failing) = try await Self.batch(lie.rawValue, count: 100, exact: false) { seed, now in
-      HostileCase(seed: seed, dialect: Self.dialect(seed, among: lie.dialects), lies: [lie], now: now)
+    let run: () async throws -> Void = {
+      let (_, failing) = try await Self.batch(lie.rawValue, count: 100, exact: false) { seed, now in
+        HostileCase(seed: seed, dialect: Self.dialect(seed, among: lie.dialects), lies: [lie], now: now)
+      }
+      #expect(failing.isEmpty)
     }
-    #expect(failing.isEmpty)
+    if Self.knownOpen.contains(lie) {
+      await withKnownIssue("\(lie.rawValue) is a known open hole", isIntermittent: true) { try await run() }
+    } else {
+      try await run()
+    }
   }
 
   @Test func mixedLiesAbortNothingFalse() async throws {
     let (_, failing) = try await Self.batch("mixed lies", count: 1000, exact: false) { seed, now in
       HostileCase(
-        seed: seed, dialect: Self.dialect(seed, among: Set(SandboxHostility.Dialect.allCases)), lies: nil, now: now)
+        seed: seed, dialect: Self.dialect(seed, among: Set(SandboxHostility.Dialect.allCases)), lies: nil,
+        excluding: Self.knownOpen, now: now)
     }
     #expect(failing.isEmpty)
   }
