@@ -95,9 +95,7 @@ public struct PartsSummary: Sendable, Hashable {
 
   public mutating func add(_ part: Part) {
     count += 1
-    // A hostile or broken server could send sizes that add up past Int64: saturate rather than trap.
-    let (sum, overflow) = bytes.addingReportingOverflow(part.size)
-    bytes = overflow ? (part.size < 0 ? Int64.min : Int64.max) : sum
+    bytes = bytes.saturatingAdd(part.size)
     highestPartNumber = max(highestPartNumber, part.number)
     if let unreadable = part.unreadableTime {
       unreadableTimes += 1
@@ -108,6 +106,15 @@ public struct PartsSummary: Sendable, Hashable {
     if let modified = part.lastModified, newestModified.map({ modified > $0 }) ?? true {
       newestModified = modified
     }
+  }
+}
+
+extension Int64 {
+  /// Byte counts summed over a server's claims: a hostile server can send sizes that add up past Int64, and a
+  /// trap there would stop the daemon, so totals stick at the bounds instead.
+  public func saturatingAdd(_ other: Int64) -> Int64 {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? (other < 0 ? Int64.min : Int64.max) : sum
   }
 }
 

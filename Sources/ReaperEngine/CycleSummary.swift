@@ -34,8 +34,8 @@ public struct Holding: Sendable, Equatable {
   mutating func merge(_ other: Holding) {
     uploads += other.uploads
     stale += other.stale
-    bytes += other.bytes
-    staleBytes += other.staleBytes
+    bytes = bytes.saturatingAdd(other.bytes)
+    staleBytes = staleBytes.saturatingAdd(other.staleBytes)
     unlisted += other.unlisted
   }
 }
@@ -118,19 +118,19 @@ public struct CycleSummary: Sendable, Equatable {
 
   mutating func count(_ record: UploadRecord) {
     uploadsSeen += 1
-    bytesHeld += record.bytes ?? 0
+    bytesHeld = bytesHeld.saturatingAdd(record.bytes ?? 0)
     let isStale = record.decision == .log || record.decision == .report || record.decision == .abort
     let key = HoldingKey(target: record.upload.target, bucket: record.upload.bucket, rule: record.rule)
     // One lookup per record: this runs for every upload of a cycle.
     var holding = holdings.removeValue(forKey: key) ?? Holding()
     holding.uploads += 1
-    holding.bytes += record.bytes ?? 0
+    holding.bytes = holding.bytes.saturatingAdd(record.bytes ?? 0)
     if record.bytes == nil { holding.unlisted += 1 }
     if isStale {
       stale += 1
-      staleBytes += record.bytes ?? 0
+      staleBytes = staleBytes.saturatingAdd(record.bytes ?? 0)
       holding.stale += 1
-      holding.staleBytes += record.bytes ?? 0
+      holding.staleBytes = holding.staleBytes.saturatingAdd(record.bytes ?? 0)
     }
     holdings[key] = holding
     let state = record.decision == .unmatched ? "unmatched" : record.outcome.rawValue
@@ -140,8 +140,8 @@ public struct CycleSummary: Sendable, Equatable {
         target: record.upload.target, bucket: record.upload.bucket, outcome: record.outcome.rawValue)
       abortOutcomes[outcome, default: 0] += 1
       if record.outcome == .aborted {
-        reclaimedByBucket[HoldingKey(target: outcome.target, bucket: outcome.bucket, rule: nil), default: 0] +=
-          record.bytes ?? 0
+        let key = HoldingKey(target: outcome.target, bucket: outcome.bucket, rule: nil)
+        reclaimedByBucket[key] = reclaimedByBucket[key, default: 0].saturatingAdd(record.bytes ?? 0)
       }
     }
     switch record.outcome {
@@ -150,7 +150,7 @@ public struct CycleSummary: Sendable, Equatable {
     case .reported: reported += 1
     case .aborted:
       aborted += 1
-      bytesReclaimed += record.bytes ?? 0
+      bytesReclaimed = bytesReclaimed.saturatingAdd(record.bytes ?? 0)
     case .wouldAbort: wouldAbort += 1
     case .skippedRecheck: skippedRecheck += 1
     case .gone: gone += 1
@@ -170,9 +170,9 @@ public struct CycleSummary: Sendable, Equatable {
     skippedRecheck += other.skippedRecheck
     gone += other.gone
     stale += other.stale
-    bytesHeld += other.bytesHeld
-    staleBytes += other.staleBytes
-    bytesReclaimed += other.bytesReclaimed
+    bytesHeld = bytesHeld.saturatingAdd(other.bytesHeld)
+    staleBytes = staleBytes.saturatingAdd(other.staleBytes)
+    bytesReclaimed = bytesReclaimed.saturatingAdd(other.bytesReclaimed)
     holdings.merge(other.holdings) { mine, theirs in
       var total = mine
       total.merge(theirs)
@@ -180,7 +180,7 @@ public struct CycleSummary: Sendable, Equatable {
     }
     outcomes.merge(other.outcomes, uniquingKeysWith: +)
     abortOutcomes.merge(other.abortOutcomes, uniquingKeysWith: +)
-    reclaimedByBucket.merge(other.reclaimedByBucket, uniquingKeysWith: +)
+    reclaimedByBucket.merge(other.reclaimedByBucket) { $0.saturatingAdd($1) }
     errors += other.errors
     notices += other.notices
     errorKinds.merge(other.errorKinds, uniquingKeysWith: +)

@@ -92,14 +92,14 @@ public struct CycleBreakdown: Sendable {
 
     mutating func add(_ record: StoredRecord) {
       uploads += 1
-      bytes += record.bytes ?? 0
+      bytes = bytes.saturatingAdd(record.bytes ?? 0)
       if record.outcome == "aborted" {
         aborted += 1
         reclaimed += record.bytes ?? 0
       }
       guard record.isStale else { return }
       stale += 1
-      staleBytes += record.bytes ?? 0
+      staleBytes = staleBytes.saturatingAdd(record.bytes ?? 0)
       if record.bytes == nil { staleUnlisted += 1 }
       oldestStaleAge = max(oldestStaleAge ?? record.ageSeconds, record.ageSeconds)
     }

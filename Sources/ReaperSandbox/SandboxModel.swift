@@ -204,6 +204,13 @@ public struct SandboxRequestLog: Sendable, Hashable, Codable {
   public var gets = 0
   public var rejectedTokens = 0
   public var listedFolders: Set<String> = []
+  /// The requests that act on one upload (every one but listings), oldest first, up to `requestCap`; see
+  /// `record(_:)`.
+  public var requests: [SandboxLoggedRequest] = []
+  public var requestsDropped = 0
+  /// Uploads whose identity the hostile mode misstated on the wire (another bucket, key or upload id, or an
+  /// empty one): a careful client aborts none of them.
+  public var identityLies: Set<String> = []
 }
 
 // Seed files and the control endpoint give only the switches they change; the rest keep their defaults.

@@ -109,7 +109,19 @@ extension SandboxStore {
     let page = entries[start..<min(entries.count, start + max(1, size))]
     var next = start + page.count < entries.count ? page.last.map { PDSDrive.encodeMarker(($0.name, $0.id)) } : nil
     if next != nil, state.faults.stallMarkers, let asked { next = asked }
-    let items = page.map { drive.itemJSON($0.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt) }
+    if next == nil, let first = page.first, case .upload(let upload) = first.entry,
+      state.hostility.markerBackwards([upload], truncated: false) != nil
+    {
+      next = PDSDrive.encodeMarker((first.name, first.id))
+    }
+    let items = page.flatMap { item -> [String] in
+      guard case .upload(let upload) = item.entry else {
+        return [drive.itemJSON(item.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt)]
+      }
+      return wireListing([upload], dialect: .pds, state: &state).map {
+        drive.itemJSON(item.entry, omitUpdatedAt: drive.bucket.pds.omitUpdatedAt, shown: $0)
+      }
+    }
     let json = "{\"items\":[\(items.joined(separator: ","))],\"next_marker\":\(JSONString.literal(next ?? ""))}"
     return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
   }
@@ -162,7 +174,8 @@ extension SandboxStore {
     } else {
       nextJSON = JSONString.literal(next)
     }
-    let parts = page.map { part in
+    let wire = wireParts(of: upload, page: page, bucket: drive.name, state: &state)
+    let parts = wire.parts.map { part in
       let url = signedURL(drive: drive.name, fileID: fileID, uploadID: uploadID, part: part.number)
       return
         "{\"part_number\":\(part.number),\"part_size\":\(part.size),\"etag\":\"\\\"\(Self.etag(part))\\\"\","
@@ -171,7 +184,7 @@ extension SandboxStore {
         + "\"signature_info\":{\"auth_type\":\"\",\"signature\":\"\",\"sts_token\":\"\"}}"
     }
     let json =
-      "{\"file_id\":\(JSONString.literal(fileID)),\"upload_id\":\(JSONString.literal(uploadID)),"
+      "{\"file_id\":\(JSONString.literal(wire.fileID)),\"upload_id\":\(JSONString.literal(wire.uploadID)),"
       + "\"uploaded_parts\":[\(parts.joined(separator: ","))],\"next_part_number_marker\":\(nextJSON),"
       + "\"parallel_upload\":false}"
     return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
@@ -193,7 +206,9 @@ extension SandboxStore {
     guard let entry = current.entry(fileID: fileID) else {
       return fail(404, "NotFound.File", "file \(fileID) does not exist")
     }
-    let json = current.itemJSON(entry, omitUpdatedAt: current.bucket.pds.omitUpdatedAt)
+    var shown: WireUpload?
+    if case .upload(let upload) = entry { shown = wireListing([upload], dialect: .pds, state: &state).first }
+    let json = current.itemJSON(entry, omitUpdatedAt: current.bucket.pds.omitUpdatedAt, shown: shown)
     return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
   }
 
@@ -204,6 +219,7 @@ extension SandboxStore {
     let permanently = body["permanently"]?.boolean
     switch drive.entry(fileID: fileID) {
     case .upload(let upload)?:
+      if let lie = deleteRacingCompletion(of: upload, in: drive.name, state: &state, fail: fail) { return lie }
       state.buckets[drive.name]?.uploads.removeAll { $0.fileID == fileID }
       state.aborted.append(
         SandboxAbort(
@@ -325,20 +341,23 @@ struct PDSDrive {
     return lhs.1.utf8.lexicographicallyPrecedes(rhs.1.utf8)
   }
 
-  func itemJSON(_ entry: Entry, omitUpdatedAt: Bool) -> String {
+  /// - Parameter shown: what a hostile server says about an uploading file instead of the truth.
+  func itemJSON(_ entry: Entry, omitUpdatedAt: Bool, shown: WireUpload? = nil) -> String {
     let fileID: String
     let path: String
     var fields: [String] = []
     switch entry {
     case .upload(let upload):
-      fileID = upload.fileID
+      fileID = shown?.fileID ?? upload.fileID
       path = upload.key
       fields = [
-        "\"type\":\"file\"", "\"status\":\"uploading\"", "\"upload_id\":\(JSONString.literal(upload.uploadID))",
+        "\"type\":\"file\"", "\"status\":\"uploading\"",
+        "\"upload_id\":\(JSONString.literal(shown?.uploadID ?? upload.uploadID))",
         "\"size\":\(upload.parts.reduce(0) { $0 + $1.size })", "\"content_type\":\"application/octet-stream\"",
-        "\"created_at\":\"\(Self.time(upload.initiated))\"",
       ]
-      if !omitUpdatedAt { fields.append("\"updated_at\":\"\(Self.time(upload.updated))\"") }
+      let created = SandboxStore.jsonField("created_at", shown?.initiated ?? .date(upload.initiated), Self.time)
+      let updated = SandboxStore.jsonField("updated_at", shown?.updated ?? .date(upload.updated), Self.time)
+      fields += [created, omitUpdatedAt ? "" : updated].filter { !$0.isEmpty }.map { String($0.dropLast()) }
     case .file(let file):
       fileID = file.fileID
       path = file.key
@@ -355,10 +374,18 @@ struct PDSDrive {
         "\"updated_at\":\"2020-01-01T00:00:00.000Z\"",
       ]
     }
-    let (parent, name) = Self.split(path)
+    let parent = Self.split(path).parent
+    var name = Self.split(path).name
+    var parentID = folderID(parent)
+    var driveID = bucket.name
+    if let shown {
+      if shown.key != path { name = shown.key }
+      parentID = shown.parentID ?? parentID
+      driveID = shown.driveID ?? driveID
+    }
     let common = [
-      "\"drive_id\":\(JSONString.literal(bucket.name))", "\"domain_id\":\"sandbox\"",
-      "\"file_id\":\(JSONString.literal(fileID))", "\"parent_file_id\":\(JSONString.literal(folderID(parent)))",
+      "\"drive_id\":\(JSONString.literal(driveID))", "\"domain_id\":\"sandbox\"",
+      "\"file_id\":\(JSONString.literal(fileID))", "\"parent_file_id\":\(JSONString.literal(parentID))",
       "\"name\":\(JSONString.literal(name))", "\"hidden\":false", "\"starred\":false", "\"trashed\":false",
     ]
     return "{" + (common + fields).joined(separator: ",") + "}"

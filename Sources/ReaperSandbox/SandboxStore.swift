@@ -52,6 +52,9 @@ public final class SandboxStore: Sendable {
     var known: [String: SandboxUpload] = [:]
     var requestCounter = 0
     var random = SystemRandomNumberGenerator()
+    var hostility = SandboxHostility()
+    /// Parts replies served per upload id, for lies that change between calls.
+    var partsReplies: [String: Int] = [:]
   }
 
   private let state: Mutex<State>
@@ -84,8 +87,22 @@ public final class SandboxStore: Sendable {
     state.withLock { change(&$0.faults) }
   }
 
+  public var hostility: SandboxHostility {
+    get { state.withLock { $0.hostility } }
+    set { state.withLock { $0.hostility = newValue } }
+  }
+
+  /// Adds a bucket (or drive) with its uploads and files, replacing one of the same name.
+  public func add(_ bucket: SandboxBucket) {
+    state.withLock { state in
+      state.buckets[bucket.name] = bucket
+      for upload in bucket.uploads { state.known[upload.uploadID] = upload }
+    }
+  }
+
   public var aborted: [SandboxAbort] { state.withLock { $0.aborted } }
   public var requestLog: SandboxRequestLog { state.withLock { $0.log } }
+  public func clearRequestLog() { state.withLock { $0.log = SandboxRequestLog() } }
   public var lastSignedHeaders: [String] { state.withLock { $0.log.lastSignedHeaders } }
   public var bucketNames: [String] { state.withLock { $0.buckets.keys.sorted() } }
 
@@ -150,9 +167,11 @@ public final class SandboxStore: Sendable {
     return state.withLock { state in
       state.log.total += 1
       state.requestCounter += 1
+      state.log.record(request)
       var response =
         path.hasPrefix("/v2/")
         ? servePDS(request, path: path, state: &state) : serve(request, path: path, query: query, state: &state)
+      lieAboutTheDate(&response, state: state)
       response.delayMilliseconds = state.faults.latencyMilliseconds
       if state.faults.hang { response.delivery = .hang }
       return response
@@ -200,7 +219,9 @@ public final class SandboxStore: Sendable {
       listUploads: { bucket, parameters, state in
         self.listUploads(bucket, parameters: parameters, state: &state, requestID: requestID)
       },
-      listParts: { bucket, upload, parameters in self.listParts(bucket, upload: upload, parameters: parameters) },
+      listParts: { bucket, upload, parameters, state in
+        self.listParts(bucket, upload: upload, parameters: parameters, state: &state)
+      },
       headers: commonHeaders(requestID: requestID, contentType: contentType))
     return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
   }
@@ -222,6 +243,11 @@ public final class SandboxStore: Sendable {
     if state.faults.errorRate > 0, Double.random(in: 0..<1, using: &state.random) < state.faults.errorRate {
       return fail(503, "ServiceUnavailable", "injected: random failure")
     }
+    if state.hostility.lies.contains(.slowDown),
+      (UInt64(state.requestCounter) &+ state.hostility.seed) % UInt64(max(2, state.hostility.slowDownEvery)) == 0
+    {
+      return fail(503, "SlowDown", "hostile: one request in \(state.hostility.slowDownEvery) slowed down")
+    }
     return nil
   }
 
@@ -229,7 +255,7 @@ public final class SandboxStore: Sendable {
   private struct Dialect {
     let fail: (Int, String, String) -> SandboxResponse
     let listUploads: (SandboxBucket, [String: String], inout State) -> SandboxResponse
-    let listParts: (SandboxBucket, SandboxUpload, [String: String]) -> SandboxResponse
+    let listParts: (SandboxBucket, SandboxUpload, [String: String], inout State) -> SandboxResponse
     let headers: [(String, String)]
   }
 
@@ -265,7 +291,7 @@ public final class SandboxStore: Sendable {
       guard let index = located(uploadID, key), let bucket = state.buckets[bucketName] else {
         return dialect.fail(404, "NoSuchUpload", "the upload does not exist; it may have been completed or aborted")
       }
-      response = dialect.listParts(bucket, bucket.uploads[index], parameters)
+      response = dialect.listParts(bucket, bucket.uploads[index], parameters, &state)
     case ("DELETE", .some(let key), .some(let uploadID)):
       state.log.aborts += 1
       guard let index = located(uploadID, key) else {
@@ -320,33 +346,27 @@ public final class SandboxStore: Sendable {
       }
     }
     let limit = min(maxUploads, quirks.pageLimit ?? maxUploads)
-    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
+    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
+    var truncated = more
     var next = truncated ? (page.last?.uploadID ?? "") : ""
     if truncated, state.faults.stallMarkers, let marker = parameters["upload-id-marker"] { next = marker }
+    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
+      (truncated, next) = (true, first.uploadID)
+    }
     // The next marker is always the page's last upload: remember where it was, even once it is gone.
     if let last = page.last { state.known[last.uploadID] = last }
 
     let urlEncoded = encoding == "url"
     func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
-    var json = "{\"Coffer\":\(JSONString.literal(bucket.name)),\"EncodingType\":\(JSONString.literal(encoding ?? ""))"
+    let coffer = wireBucket(bucket.name, page: page, state: &state)
+    var json = "{\"Coffer\":\(JSONString.literal(coffer)),\"EncodingType\":\(JSONString.literal(encoding ?? ""))"
     json += ",\"UploadIdMarker\":\(JSONString.literal(encode(parameters["upload-id-marker"] ?? "")))"
     json += ",\"IsTruncated\":" + (quirks.truncatedAsString ? "\"\(truncated)\"" : "\(truncated)")
     json += ",\"NextUploadIdMarker\":\(JSONString.literal(encode(next)))"
     json += ",\"Prefix\":\(JSONString.literal(encode(prefix)))"
     json += ",\"MaxUploads\":" + (quirks.maxUploadsAsString ? "\"\(maxUploads)\"" : "\(maxUploads)")
-    let records = page.map { (upload: SandboxUpload) -> String in
-      let initiated: String
-      switch quirks.initiatedFormat {
-      case .ctime:
-        initiated = Timestamp.formatCtime(upload.initiated, zone: .fixed(secondsEast: quirks.serverZoneSeconds))
-      case .rfc3339: initiated = Timestamp.formatRFC3339(upload.initiated)
-      case .rfc1123: initiated = Timestamp.formatRFC1123(upload.initiated)
-      }
-      return
-        "{\"Key\":\(JSONString.literal(encode(upload.key))),\"\(quirks.uploadIDField)\":\(JSONString.literal(upload.uploadID)),"
-        + "\"Initiator\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-        + "\"Owner\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-        + "\"Initiated\":\(JSONString.literal(initiated))}"
+    let records = wireListing(page, dialect: .cdcs, state: &state).map {
+      Self.cdcsRecord($0, quirks: quirks, encode: encode)
     }
     if quirks.singleUploadAsObject, records.count == 1 {
       json += ",\"Upload\":\(records[0])}"
@@ -357,37 +377,36 @@ public final class SandboxStore: Sendable {
   }
 
   private func listParts(
-    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String]
+    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String], state: inout State
   )
     -> SandboxResponse
   {
-    let key = upload.key
-    let uploadID = upload.uploadID
     let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? parameters["max-count"] ?? "1000") ?? 1000))
     let after = Int(parameters["part-number-marker"] ?? parameters["marker"] ?? "0") ?? 0
     let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
     let page = remaining.prefix(maxParts)
     let truncated = remaining.count > page.count
     let next = page.last.map { "\($0.number)" } ?? ""
+    let wire = wireParts(of: upload, page: page, bucket: bucket.name, state: &state)
     if bucket.quirks.partsAsXML {
       var xml =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult><Bucket>\(XMLText.escape(bucket.name))</Bucket>"
-      xml += "<Key>\(XMLText.escape(key))</Key><UploadId>\(XMLText.escape(uploadID))</UploadId>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult><Bucket>\(XMLText.escape(wire.bucket))</Bucket>"
+      xml += "<Key>\(XMLText.escape(wire.key))</Key><UploadId>\(XMLText.escape(wire.uploadID))</UploadId>"
       xml += "<MaxParts>\(maxParts)</MaxParts><IsTruncated>\(truncated)</IsTruncated><NextMarker>\(next)</NextMarker>"
-      for part in page {
-        xml +=
-          "<Part><PartNumber>\(part.number)</PartNumber><LastModified>\(Timestamp.formatRFC3339(part.lastModified))</LastModified>"
+      for part in wire.parts {
+        xml += "<Part><PartNumber>\(part.number)</PartNumber>"
+        xml += Self.xmlField("LastModified", part.lastModified, Timestamp.formatRFC3339)
         xml += "<ETag>\"\(Self.etag(part))\"</ETag><Size>\(part.size)</Size></Part>"
       }
       xml += "</ListPartsResult>"
       return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
     }
     var json =
-      "{\"Coffer\":\(JSONString.literal(bucket.name)),\"Key\":\(JSONString.literal(key)),\"UploadId\":\(JSONString.literal(uploadID))"
+      "{\"Coffer\":\(JSONString.literal(wire.bucket)),\"Key\":\(JSONString.literal(wire.key)),\"UploadId\":\(JSONString.literal(wire.uploadID))"
     json += ",\"PartNumberMarker\":\"\(after)\",\"NextPartNumberMarker\":\"\(next)\",\"MaxParts\":\"\(maxParts)\""
     json += ",\"IsTruncated\":\"\(truncated)\",\"Part\":["
-    json += page.map { part in
-      "{\"PartNumber\":\"\(part.number)\",\"LastModified\":\"\(Timestamp.formatRFC3339(part.lastModified))\","
+    json += wire.parts.map { part in
+      "{\"PartNumber\":\"\(part.number)\"," + Self.jsonField("LastModified", part.lastModified, Timestamp.formatRFC3339)
         + "\"ETag\":\"\\\"\(Self.etag(part))\\\"\",\"Size\":\"\(part.size)\"}"
     }.joined(separator: ",")
     json += "]}"
@@ -417,7 +436,9 @@ public final class SandboxStore: Sendable {
       listUploads: { bucket, parameters, state in
         self.listUploadsS3(bucket, parameters: parameters, state: &state, requestID: requestID)
       },
-      listParts: { bucket, upload, parameters in self.listPartsS3(bucket, upload: upload, parameters: parameters) },
+      listParts: { bucket, upload, parameters, state in
+        self.listPartsS3(bucket, upload: upload, parameters: parameters, state: &state)
+      },
       headers: s3Headers(requestID: requestID))
     return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
   }
@@ -445,9 +466,13 @@ public final class SandboxStore: Sendable {
       }
     }
     let limit = min(maxUploads, bucket.quirks.pageLimit ?? maxUploads)
-    let (page, truncated) = bucket.page(from: start, prefix: prefix, limit: limit)
+    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
+    var truncated = more
     var nextKey = truncated ? page.last?.key ?? "" : ""
     var nextID = truncated ? page.last?.uploadID ?? "" : ""
+    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
+      (truncated, nextKey, nextID) = (true, first.key, first.uploadID)
+    }
     if truncated, state.faults.stallMarkers, let keyMarker, let uploadIDMarker {
       nextKey = keyMarker
       nextID = uploadIDMarker
@@ -457,25 +482,26 @@ public final class SandboxStore: Sendable {
     func field(_ text: String) -> String { XMLText.escape(urlEncoded ? URLEncoding.formEncode(text) : text) }
     var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     xml += "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-    xml += "<Bucket>\(XMLText.escape(bucket.name))</Bucket><KeyMarker>\(field(keyMarker ?? ""))</KeyMarker>"
+    let echoed = wireBucket(bucket.name, page: page, state: &state)
+    xml += "<Bucket>\(XMLText.escape(echoed))</Bucket><KeyMarker>\(field(keyMarker ?? ""))</KeyMarker>"
     xml += "<UploadIdMarker>\(XMLText.escape(uploadIDMarker ?? ""))</UploadIdMarker>"
     xml +=
       "<NextKeyMarker>\(field(nextKey))</NextKeyMarker><NextUploadIdMarker>\(XMLText.escape(nextID))</NextUploadIdMarker>"
     if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
     xml +=
       "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
-    for upload in page {
+    for upload in wireListing(page, dialect: .s3, state: &state) {
       xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
       xml += "<Initiator><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Initiator>"
       xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><StorageClass>STANDARD</StorageClass>"
-      xml += "<Initiated>\(Self.iso8601Milliseconds(upload.initiated))</Initiated></Upload>"
+      xml += Self.xmlField("Initiated", upload.initiated, Self.iso8601Milliseconds) + "</Upload>"
     }
     xml += "</ListMultipartUploadsResult>"
     return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
   }
 
   private func listPartsS3(
-    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String]
+    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String], state: inout State
   )
     -> SandboxResponse
   {
@@ -484,15 +510,16 @@ public final class SandboxStore: Sendable {
     let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
     let page = remaining.prefix(maxParts)
     let truncated = remaining.count > page.count
+    let wire = wireParts(of: upload, page: page, bucket: bucket.name, state: &state)
     var xml =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-    xml += "<Bucket>\(XMLText.escape(bucket.name))</Bucket><Key>\(XMLText.escape(upload.key))</Key>"
-    xml += "<UploadId>\(XMLText.escape(upload.uploadID))</UploadId><PartNumberMarker>\(after)</PartNumberMarker>"
+    xml += "<Bucket>\(XMLText.escape(wire.bucket))</Bucket><Key>\(XMLText.escape(wire.key))</Key>"
+    xml += "<UploadId>\(XMLText.escape(wire.uploadID))</UploadId><PartNumberMarker>\(after)</PartNumberMarker>"
     xml += "<NextPartNumberMarker>\(page.last?.number ?? after)</NextPartNumberMarker><MaxParts>\(maxParts)</MaxParts>"
     xml += "<IsTruncated>\(truncated)</IsTruncated>"
-    for part in page {
-      xml +=
-        "<Part><PartNumber>\(part.number)</PartNumber><LastModified>\(Self.iso8601Milliseconds(part.lastModified))</LastModified>"
+    for part in wire.parts {
+      xml += "<Part><PartNumber>\(part.number)</PartNumber>"
+      xml += Self.xmlField("LastModified", part.lastModified, Self.iso8601Milliseconds)
       xml += "<ETag>&quot;\(Self.etag(part))&quot;</ETag><Size>\(part.size)</Size></Part>"
     }
     xml += "</ListPartsResult>"
@@ -609,7 +636,7 @@ public final class SandboxStore: Sendable {
         Snapshot(
           buckets: state.buckets.mapValues(\.uploads),
           files: state.buckets.mapValues(\.files).filter { !$0.value.isEmpty },
-          aborted: state.aborted, faults: state.faults, requests: state.log)
+          aborted: state.aborted, faults: state.faults, hostility: state.hostility, requests: state.log)
       }
       encoder.dateEncodingStrategy = .iso8601
       return json(200, (try? encoder.encode(snapshot)) ?? Data())
@@ -624,6 +651,8 @@ public final class SandboxStore: Sendable {
       }
       faults = newFaults
       return json(200, (try? encoder.encode(newFaults)) ?? Data())
+    case (_, "/_sandbox/hostile"):
+      return hostileControl(request, encoder: encoder)
     default:
       return json(404, Data("{\"Code\":\"NoSuchControl\",\"Message\":\"unknown sandbox control path\"}".utf8))
     }
@@ -635,10 +664,11 @@ public final class SandboxStore: Sendable {
     var files: [String: [SandboxFile]]
     var aborted: [SandboxAbort]
     var faults: SandboxFaults
+    var hostility: SandboxHostility
     var requests: SandboxRequestLog
   }
 
-  private func json(_ status: Int, _ data: Data) -> SandboxResponse {
+  func json(_ status: Int, _ data: Data) -> SandboxResponse {
     SandboxResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
   }
 

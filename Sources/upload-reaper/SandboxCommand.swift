@@ -10,7 +10,8 @@ struct Sandbox: AsyncParsableCommand {
       Without --seed it serves the built-in demo set: a few hundred uploads of mixed ages in two coffers and
       a PDS drive (\(SandboxSeed.demoDriveID)), accepting the access key \(SandboxSeed.demoAccessKey) and the
       access token \(SandboxSeed.demoAccessToken). GET /_sandbox/state shows what it holds and what was
-      aborted or deleted; PUT /_sandbox/faults switches faults on and off. It runs until SIGINT or SIGTERM.
+      aborted or deleted; PUT /_sandbox/faults switches faults on and off, PUT /_sandbox/hostile the lies of
+      --hostile. It runs until SIGINT or SIGTERM.
       """)
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: Int = 9000
   @Option(help: ArgumentHelp("JSON file of buckets and uploads to serve.", valueName: "file")) var seed: String?
@@ -29,6 +30,18 @@ struct Sandbox: AsyncParsableCommand {
   @Flag(help: "Never answer: every request hangs.") var hang = false
   @Option(help: ArgumentHelp("Answer 403 for this bucket (repeatable).", valueName: "bucket")) var denyBucket:
     [String] = []
+  @Option(
+    help: ArgumentHelp(
+      "Lie over the wire, keeping the true state: comma-separated names, or all. Known: \(SandboxHostility.Lie.allCases.map(\.rawValue).joined(separator: ", ")).",
+      valueName: "names"))
+  var hostile: String?
+  @Option(help: "With --hostile: the share of records or responses each lie applies to (0 to 1).")
+  var hostileRate: Double = 0.5
+  @Option(help: "With --hostile: the seed that picks which records lie.") var hostileSeed: UInt64 = 0
+  @Option(
+    help: ArgumentHelp(
+      "With --hostile: lie about exactly this upload id, whatever the rate (repeatable).", valueName: "id"))
+  var hostileUpload: [String] = []
 
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -38,6 +51,10 @@ struct Sandbox: AsyncParsableCommand {
       guard (1...50_000_000).contains(generate) else { throw ValidationError("--generate must be 1...50000000") }
     }
     guard (0...100).contains(stalePercent) else { throw ValidationError("--stale-percent must be 0...100") }
+    guard (0...1).contains(hostileRate) else { throw ValidationError("--hostile-rate must be 0...1") }
+    if let hostile {
+      do { _ = try SandboxHostility.parse(names: hostile) } catch { throw ValidationError("--hostile: \(error)") }
+    }
   }
 
   func run() async throws {
@@ -62,6 +79,12 @@ struct Sandbox: AsyncParsableCommand {
       faults.stallMarkers = stallMarkers
       faults.hang = hang
       faults.denyBuckets = denyBucket
+    }
+    if let hostile {
+      var hostility = SandboxHostility(
+        lies: try SandboxHostility.parse(names: hostile), rate: hostileRate, seed: hostileSeed)
+      hostility.uploads = Set(hostileUpload)
+      store.hostility = hostility
     }
     let server = try await SandboxServer.start(store: store, port: port)
     if let portFile { try "\(server.port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }

@@ -63,8 +63,8 @@ public final class CycleMetrics: Sendable {
           gauge("uploads", labels.merging(["state": state]) { $1 }).record(count)
         }
         let holdings = summary.holdings.filter { $0.key.target == target.name && $0.key.bucket == bucket }
-        gauge("bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0 + $1.bytes })
-        gauge("stale_bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0 + $1.staleBytes })
+        gauge("bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.bytes) })
+        gauge("stale_bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.staleBytes) })
         for outcome in Self.abortOutcomes {
           let count =
             summary.abortOutcomes[
