@@ -362,9 +362,10 @@ private struct Validator {
     }
     guard let name, let provider, let endpoint, let buckets else { return nil }
     let source = credentialSource(credentialsFile, targetName: name, provider: provider, section: section)
-    let target = Target(
+    var target = Target(
       name: name, provider: provider, endpoint: endpoint, region: region, buckets: buckets,
       credentialsFile: credentialsFile, zone: zone, pathStyle: pathStyle)
+    target.zoneConfigured = section.table["timezone"] != nil
     return (target, source)
   }
 

@@ -23,10 +23,13 @@ public struct Upload: Sendable, Hashable {
   /// The last change to the upload as a whole, for providers whose parts carry no time (PDS). Idle time is
   /// measured from it when no part has a time of its own.
   public var lastActivity: Activity?
+  /// Why idle time cannot be measured for this upload from what was listed (a provider whose parts carry no time
+  /// sent no readable activity time): a rule with `max_idle` then keeps it.
+  public var idleUnknown: String?
 
   public init(
     target: String, bucket: String, key: String, uploadID: String, initiated: Date, handle: String? = nil,
-    lastActivity: Activity? = nil
+    lastActivity: Activity? = nil, idleUnknown: String? = nil
   ) {
     self.target = target
     self.bucket = bucket
@@ -35,6 +38,7 @@ public struct Upload: Sendable, Hashable {
     self.initiated = initiated
     self.handle = handle
     self.lastActivity = lastActivity
+    self.idleUnknown = idleUnknown
   }
 }
 
@@ -78,6 +82,13 @@ public struct PartsSummary: Sendable, Hashable {
   /// Parts whose time the server sent unreadable, missing or implausible; the first one's is described.
   public var unreadableTimes = 0
   public var firstUnreadableTime: String?
+  /// The oldest part time: one before the upload began means the times cannot be trusted.
+  public var oldestModified: Date?
+  /// The first part whose size is beyond any service's part limit: bytes held are then unknown.
+  public var implausibleSize: String?
+
+  /// No service takes a part larger than 5 GiB (S3, COS, OSS, Ceph and MinIO by default, PDS).
+  public static let largestPlausiblePart: Int64 = 5 << 30
 
   public init(count: Int = 0, bytes: Int64 = 0, newestModified: Date? = nil, highestPartNumber: Int = 0) {
     self.count = count
@@ -86,16 +97,25 @@ public struct PartsSummary: Sendable, Hashable {
     self.highestPartNumber = highestPartNumber
   }
 
-  /// Why idle time cannot be measured from these parts, or nil when it can.
-  public var idleUnknownReason: String? {
-    guard let firstUnreadableTime else { return nil }
-    let others = unreadableTimes > 1 ? " (and \(unreadableTimes - 1) more)" : ""
-    return "idle time unknown: \(firstUnreadableTime)\(others)"
+  /// Why idle time cannot be measured from these parts of an upload initiated at `initiated`, or nil when it can.
+  public func idleUnknownReason(initiated: Date) -> String? {
+    if let firstUnreadableTime {
+      let others = unreadableTimes > 1 ? " (and \(unreadableTimes - 1) more)" : ""
+      return "idle time unknown: \(firstUnreadableTime)\(others)"
+    }
+    if let oldestModified, oldestModified < initiated.addingTimeInterval(-ClockCheck.tolerance) {
+      return
+        "idle time unknown: a part is dated \(Timestamp.formatRFC3339(oldestModified)), before the upload began at \(Timestamp.formatRFC3339(initiated))"
+    }
+    return nil
   }
 
   public mutating func add(_ part: Part) {
     count += 1
     bytes = bytes.saturatingAdd(part.size)
+    if implausibleSize == nil, part.size > Self.largestPlausiblePart || part.size < 0 {
+      implausibleSize = "part \(part.number) claims \(part.size) bytes"
+    }
     highestPartNumber = max(highestPartNumber, part.number)
     if let unreadable = part.unreadableTime {
       unreadableTimes += 1
@@ -103,8 +123,9 @@ public struct PartsSummary: Sendable, Hashable {
         firstUnreadableTime = "part \(part.number) has an unreadable LastModified \"\(unreadable.prefix(64))\""
       }
     }
-    if let modified = part.lastModified, newestModified.map({ modified > $0 }) ?? true {
-      newestModified = modified
+    if let modified = part.lastModified {
+      if newestModified.map({ modified > $0 }) ?? true { newestModified = modified }
+      if oldestModified.map({ modified < $0 }) ?? true { oldestModified = modified }
     }
   }
 }
@@ -128,6 +149,9 @@ public struct Target: Sendable, Hashable {
   /// Where the credentials come from, as written in the config; resolved outside the core.
   public var credentialsFile: String?
   public var zone: Zone
+  /// Whether the config set `timezone`. Where a provider's stamps should carry their zone (s3), a zone-less one
+  /// is read only in a zone the operator named; otherwise two readings are possible and it is unreadable.
+  public var zoneConfigured = false
   public var pathStyle: Bool
 
   public init(

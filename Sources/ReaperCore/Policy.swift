@@ -48,7 +48,10 @@ public enum Policy {
     }
     if let maxIdle = rule.maxIdle {
       guard let idle, let idleSeconds else { return keep(rule, "idle time unknown: parts not listed") }
-      if let unknown = parts?.idleUnknownReason { return keep(rule, unknown) }
+      if let unknown = parts?.idleUnknownReason(initiated: upload.initiated) { return keep(rule, unknown) }
+      if let unknown = upload.idleUnknown, parts?.newestModified == nil {
+        return keep(rule, "idle time unknown: \(unknown)")
+      }
       let shown = TimeSpan.humanize(seconds: idleSeconds, like: maxIdle)
       guard idle > Double(maxIdle.seconds) else {
         return keep(rule, "idle \(shown) <= max_idle \(maxIdle)\(idleBasis)")
@@ -57,6 +60,7 @@ public enum Policy {
     }
     if let minBytes = rule.minBytes, minBytes > 0 {
       guard let bytes = parts?.bytes else { return keep(rule, "size unknown: parts not listed") }
+      if let implausible = parts?.implausibleSize { return keep(rule, "size unknown: \(implausible)") }
       let shown = ByteCount.humanize(bytes)
       guard bytes >= minBytes else {
         return keep(rule, "holds \(shown) < min_bytes \(ByteCount.humanize(minBytes))")

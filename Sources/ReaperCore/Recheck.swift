@@ -4,9 +4,12 @@ import Foundation
 /// saw. Any sign of life, or any doubt, skips the abort.
 public enum Recheck {
   /// - Returns: why the abort must be skipped, or nil when it may go ahead.
+  /// Idle is measured as the decision measured it: from the newest part, else the upload's own last activity
+  /// (PDS), never from an older stamp when the times cannot be read.
   public static func reasonToSkip(
-    before: PartsSummary?, after: PartsSummary, rule: Rule, initiated: Date, now: Date
+    before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, now: Date
   ) -> String? {
+    let initiated = upload.initiated
     if let before {
       if after.count > before.count || after.highestPartNumber > before.highestPartNumber {
         return "recheck: new part uploaded (\(before.count) → \(after.count) parts)"
@@ -17,8 +20,12 @@ public enum Recheck {
       if after.bytes != before.bytes { return "recheck: bytes held changed" }
     }
     if let maxIdle = rule.maxIdle {
-      if let unknown = after.idleUnknownReason { return "recheck: \(unknown)" }
-      let idle = now.timeIntervalSince(max(after.newestModified ?? initiated, initiated))
+      if let unknown = after.idleUnknownReason(initiated: initiated) { return "recheck: \(unknown)" }
+      if let unknown = upload.idleUnknown, after.newestModified == nil {
+        return "recheck: idle time unknown: \(unknown)"
+      }
+      let idle = now.timeIntervalSince(
+        max(after.newestModified ?? upload.lastActivity?.date ?? initiated, initiated))
       if idle <= Double(maxIdle.seconds) {
         return "recheck: idle \(TimeSpan.humanize(seconds: Int64(idle), like: maxIdle)) <= max_idle \(maxIdle)"
       }

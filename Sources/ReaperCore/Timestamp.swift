@@ -128,10 +128,17 @@ public enum Timestamp {
 
   /// Any of the three forms. Zone-less forms are read in `zone`.
   public static func parse(_ text: String, zone: Zone) -> Date? {
+    parse(text, zoneless: zone)
+  }
+
+  /// Any of the three forms; zone-less forms (RFC 3339 without an offset, ctime) are read in `zoneless`, and
+  /// refused when it is nil: a stamp whose zone is unknown has as many readings as there are zones.
+  public static func parse(_ text: String, zoneless: Zone?) -> Date? {
     guard let first = text.utf8.first else { return nil }
-    if Digits.value(first) != nil { return parseRFC3339(text, zoneless: zone) }
+    if Digits.value(first) != nil { return parseRFC3339(text, zoneless: zoneless) }
     // A byte search: String.contains(String) goes through Foundation's locale-aware search, a tenth of a scan's CPU.
-    return text.utf8.contains(UInt8(ascii: ",")) ? parseRFC1123(text) : parseCtime(text, zone: zone)
+    if text.utf8.contains(UInt8(ascii: ",")) { return parseRFC1123(text) }
+    return zoneless.flatMap { parseCtime(text, zone: $0) }
   }
 
   /// `Wed, 18 Jan 2017 16:12:38 GMT`, as HTTP `Date` headers carry it.

@@ -22,6 +22,11 @@ public struct UploadAddress: Sendable, Hashable {
       throw Refusal(
         description: "key \"\(key)\" has a \".\" or \"..\" path segment, which proxies rewrite to another object")
     }
+    if keyInPath, Self.hasEmptySegment(key) {
+      throw Refusal(
+        description: "key \"\(key)\" has an empty path segment, which proxies merging slashes rewrite to another object"
+      )
+    }
     self.bucket = bucket
     self.key = key
     self.uploadID = uploadID
@@ -29,6 +34,11 @@ public struct UploadAddress: Sendable, Hashable {
 
   public init(_ upload: Upload, keyInPath: Bool) throws(Refusal) {
     try self.init(bucket: upload.bucket, key: upload.key, uploadID: upload.uploadID, keyInPath: keyInPath)
+  }
+
+  /// `/a`, `a//b`: the path gets `//`, which nginx and Envoy may merge into `/`.
+  static func hasEmptySegment(_ key: String) -> Bool {
+    key.hasPrefix("/") || key.contains("//")
   }
 
   static func hasDotSegment(_ key: String) -> Bool {

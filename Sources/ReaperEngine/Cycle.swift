@@ -183,6 +183,7 @@ public struct Cycle: Sendable {
         continue
       }
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
+      let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
       let reach: [String]? = options.listOnly || config.daemon.accountAll ? nil : rules.rules.map(\.prefix)
@@ -253,6 +254,19 @@ public struct Cycle: Sendable {
         }
       } catch let error as ProviderError {
         failTarget(target, bucket: bucket, error.description, kind: error.errorKind ?? .other, into: &tally)
+        // A walk that ends in an answer not to be trusted casts doubt on the pages before it: nothing it found is
+        // aborted this cycle.
+        if error.kind == .inconsistentResponse || error.kind == .malformedResponse {
+          let doubted = candidates[firstCandidate...]
+          candidates.removeSubrange(firstCandidate...)
+          for candidate in doubted {
+            await finish(
+              record(candidate, .wouldAbort, note: "the listing of this bucket ended in an answer not to be trusted"),
+              into: &tally)
+          }
+        }
+      } catch is WalkControl.Stopped {
+        tally.notices.append("target \(target.name), bucket \(bucket): listing ended early, the cycle was stopping")
       } catch {
         failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
@@ -396,10 +410,11 @@ public struct Cycle: Sendable {
       return
     }
     let limit = config.daemon.concurrency
-    // Transient faults (503, SlowDown, timeouts) that outlast the transport's retries get one more round after
-    // the others, re-checked afresh; aborts are idempotent, so a repeat destroys nothing more.
+    // An abort that meets a transient fault (503, SlowDown, a timeout) is tried again in a later round, after a
+    // fresh re-check, never by the transport on the strength of an old one. Aborts are idempotent, so a repeat
+    // destroys nothing more; one that then finds the upload gone says aborted-or-gone.
     var round = candidates
-    for pass in 1...2 {
+    for pass in 1...Self.abortRounds {
       var again: [(Candidate, UploadRecord, ProviderError)] = []
       await withTaskGroup(of: Attempt.self) { group in
         var inFlight = 0
@@ -407,7 +422,7 @@ public struct Cycle: Sendable {
           switch attempt {
           case .final(let finished, let error): await finish(finished, into: &tally, error: error)
           case .again(let candidate, let finished, let error):
-            if pass == 1 {
+            if pass < Self.abortRounds {
               again.append((candidate, finished, error))
             } else {
               await finish(finished, into: &tally, error: error)
@@ -439,9 +454,16 @@ public struct Cycle: Sendable {
       }
       logger.info(
         "trying \(again.count) abort(s) again that met transient faults", metadata: ["target": "\(target.name)"])
+      let asked = again.compactMap(\.2.retryAfter).max()
+      let pause = min(asked ?? .milliseconds(100 << pass), .seconds(5))
+      let ceiling = pause.components.seconds * 1000 + pause.components.attoseconds / 1_000_000_000_000_000
+      try? await Task.sleep(for: .milliseconds(Int64.random(in: 0...max(1, ceiling))))
       round = again.map(\.0)
     }
   }
+
+  /// Rounds of aborts per target and cycle: the first, and retries of those that met transient faults.
+  static let abortRounds = 5
 
   /// Rechecks and aborts one candidate.
   func abort(_ candidate: Candidate, provider: any UploadProvider) async -> Attempt {
@@ -453,7 +475,7 @@ public struct Cycle: Sendable {
         let after = try await provider.partsSummary(of: candidate.upload)
         let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
         if let reason = Recheck.reasonToSkip(
-          before: candidate.parts, after: after, rule: candidate.rule, initiated: candidate.upload.initiated, now: now)
+          before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload, now: now)
         {
           return .final(record(current, .skippedRecheck, note: reason), nil)
         }

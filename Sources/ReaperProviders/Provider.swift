@@ -73,6 +73,10 @@ extension UploadProvider {
       }
     } catch let error as ProviderError {
       throw error
+    } catch let stopped as WalkControl.Stopped {
+      throw ProviderError(
+        kind: .other, target: target.name, bucket: upload.bucket, request: "list parts of \(upload.key)",
+        message: stopped.description)
     } catch {
       throw ProviderError(
         kind: .other, target: target.name, bucket: upload.bucket, request: "list parts of \(upload.key)",
@@ -87,6 +91,11 @@ extension UploadProvider {
 public enum WalkControl {
   /// True once the cycle must start no new request (SIGTERM): no page is then fetched ahead.
   @TaskLocal public static var stopRequested: @Sendable () -> Bool = { false }
+
+  /// A walk ended by a stop before its end.
+  public struct Stopped: Error, CustomStringConvertible {
+    public var description: String { "not continued: the cycle is stopping" }
+  }
 }
 
 /// The page fetched ahead, cancelled when the walk that asked for it is dropped (a `break`, a stop, a timeout),
@@ -157,6 +166,12 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
 
     public mutating func next() async throws -> Page? {
       guard !finished else { return nil }
+      // A stop starts no new request: a listing already under way (a parts listing a hostile server pages one
+      // part at a time, say) ends here, with an error, so the caller does not take it for a complete answer.
+      if count > 0 || walk != nil, WalkControl.stopRequested() {
+        finished = true
+        throw WalkControl.Stopped()
+      }
       switch source {
       case .walk(let makeWalk):
         let current = walk ?? makeWalk()

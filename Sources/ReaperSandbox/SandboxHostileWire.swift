@@ -5,8 +5,11 @@ import ReaperProviders
 /// Where the store's dialects render `SandboxHostility`'s lies: the true state goes in, what the wire says
 /// comes out.
 extension SandboxStore {
+  /// - Parameter echoesBucket: whether the dialect's parts reply names the bucket at all (PDS's does not, so a
+  ///   lie about it never reaches the wire and misstates nothing).
   func wireParts(
-    of upload: SandboxUpload, page: some Sequence<SandboxPart>, bucket: String, state: inout State
+    of upload: SandboxUpload, page: some Sequence<SandboxPart>, bucket: String, echoesBucket: Bool = true,
+    state: inout State
   ) -> WireParts {
     let call = state.partsReplies[upload.uploadID, default: 0]
     guard !state.hostility.lies.isEmpty else {
@@ -14,7 +17,7 @@ extension SandboxStore {
     }
     state.partsReplies[upload.uploadID] = call + 1
     let reply = state.hostility.parts(of: upload, page: page, call: call, bucket: bucket)
-    if reply.bucket != bucket || reply.key != upload.key || reply.uploadID != upload.uploadID
+    if (echoesBucket && reply.bucket != bucket) || reply.key != upload.key || reply.uploadID != upload.uploadID
       || reply.fileID != upload.fileID
     {
       state.log.identityLies.insert(upload.uploadID)

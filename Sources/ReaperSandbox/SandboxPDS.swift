@@ -174,7 +174,7 @@ extension SandboxStore {
     } else {
       nextJSON = JSONString.literal(next)
     }
-    let wire = wireParts(of: upload, page: page, bucket: drive.name, state: &state)
+    let wire = wireParts(of: upload, page: page, bucket: drive.name, echoesBucket: false, state: &state)
     let parts = wire.parts.map { part in
       let url = signedURL(drive: drive.name, fileID: fileID, uploadID: uploadID, part: part.number)
       return

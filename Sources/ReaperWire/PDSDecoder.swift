@@ -69,6 +69,7 @@ public enum PDSDecoder {
   }
 
   public struct PartsPage: Sendable {
+    public var driveID: String? = nil
     public var fileID: String?
     public var uploadID: String?
     public var parts: [Part]
@@ -147,7 +148,8 @@ public enum PDSDecoder {
     default: throw Failure("next_part_number_marker is neither a string nor a number")
     }
     return PartsPage(
-      fileID: text(root["file_id"]), uploadID: text(root["upload_id"]), parts: parts, nextMarker: next,
+      driveID: text(root["drive_id"]), fileID: text(root["file_id"]), uploadID: text(root["upload_id"]), parts: parts,
+      nextMarker: next,
       parallelUpload: root["parallel_upload"]?.boolean)
   }
 

@@ -34,8 +34,9 @@ public enum S3Decoder {
     init(_ description: String) { self.description = description }
   }
 
-  /// - Parameter zone: where the server writes a stamp with no offset (the target's `timezone`).
-  public static func decodeList(_ bytes: [UInt8], zone: Zone = .utc) throws(Failure) -> ListPage {
+  /// - Parameter zone: where the server writes a stamp with no offset (the target's `timezone`, when set). S3 stamps
+  ///   carry `Z`; without a configured zone a zone-less one is unreadable rather than guessed to be UTC.
+  public static func decodeList(_ bytes: [UInt8], zone: Zone? = nil) throws(Failure) -> ListPage {
     guard BodySniffer.kind(bytes) == .xml else {
       throw Failure("ListMultipartUploads body is not XML (\(bytes.count) bytes)")
     }
@@ -45,9 +46,13 @@ public enum S3Decoder {
     var rawNextKey: String?
     var current: (key: String?, uploadID: String?, initiated: String?) = (nil, nil, nil)
     var rawUploads: [(key: String?, uploadID: String?, initiated: String?)] = []
+    var root: String?
     let failure = StreamingXML.parse(
       bytes,
-      start: { path in if path.count == 2, path[1] == "Upload" { current = (nil, nil, nil) } },
+      start: { path in
+        if path.count == 1 { root = path[0] }
+        if path.count == 2, path[1] == "Upload" { current = (nil, nil, nil) }
+      },
       end: { path, text in
         switch (path.count, path.last) {
         case (3, "Key") where path[1] == "Upload": current.key = text
@@ -63,6 +68,10 @@ public enum S3Decoder {
         }
       })
     if let failure { throw Failure("ListMultipartUploads XML is malformed (truncated?): \(failure)") }
+    // Another document (a bucket listing from a misrouting hop, say) is not an empty listing of uploads.
+    guard root == "ListMultipartUploadsResult" else {
+      throw Failure("the answer is a <\(root ?? "?")>, not a <ListMultipartUploadsResult>")
+    }
     guard let truncated = truncatedText.flatMap({ LooseJSON.string($0).boolean }) else {
       throw Failure("IsTruncated is missing or not a boolean")
     }
@@ -84,7 +93,7 @@ public enum S3Decoder {
         )
         continue
       }
-      guard let initiatedText = raw.initiated, let initiated = Timestamp.parse(initiatedText, zone: zone) else {
+      guard let initiatedText = raw.initiated, let initiated = Timestamp.parse(initiatedText, zoneless: zone) else {
         page.unreadable.append("key \"\(key)\" upload \(uploadID): unreadable Initiated \"\(raw.initiated ?? "")\"")
         continue
       }
@@ -97,15 +106,19 @@ public enum S3Decoder {
     return page
   }
 
-  public static func decodeParts(_ bytes: [UInt8], zone: Zone = .utc) throws(Failure) -> PartsPage {
+  public static func decodeParts(_ bytes: [UInt8], zone: Zone? = nil) throws(Failure) -> PartsPage {
     guard BodySniffer.kind(bytes) == .xml else { throw Failure("ListParts body is not XML (\(bytes.count) bytes)") }
     var page = PartsPage()
     var truncatedText: String?
     var current: (number: Int?, size: Int64?, modified: String?) = (nil, nil, nil)
     var malformedPart = false
+    var root: String?
     let failure = StreamingXML.parse(
       bytes,
-      start: { path in if path.last == "Part" { current = (nil, nil, nil) } },
+      start: { path in
+        if path.count == 1 { root = path[0] }
+        if path.last == "Part" { current = (nil, nil, nil) }
+      },
       end: { path, text in
         switch (path.count, path.last) {
         case (3, "PartNumber"): current.number = Int(text)
@@ -126,6 +139,8 @@ public enum S3Decoder {
         }
       })
     if let failure { throw Failure("ListParts XML is malformed (truncated?): \(failure)") }
+    // Another document would read as "no parts", and idle would be measured from Initiated.
+    guard root == "ListPartsResult" else { throw Failure("the answer is a <\(root ?? "?")>, not a <ListPartsResult>") }
     if malformedPart { throw Failure("a Part without a numeric PartNumber and Size") }
     guard let truncated = truncatedText.flatMap({ LooseJSON.string($0).boolean }) else {
       throw Failure("IsTruncated is missing or not a boolean")
@@ -138,9 +153,9 @@ public enum S3Decoder {
 /// A part as a provider that keeps a time per part sent it. A time that is missing, unreadable or implausible is
 /// kept as text: idle time is then unknown, never measured from an older stamp.
 public enum PartTime {
-  public static func part(number: Int, size: Int64, lastModified text: String?, zone: Zone) -> Part {
+  public static func part(number: Int, size: Int64, lastModified text: String?, zone: Zone?) -> Part {
     guard let text else { return Part(number: number, size: size, lastModified: nil, unreadableTime: "missing") }
-    guard let date = Timestamp.parse(text, zone: zone), Plausible.time(date) else {
+    guard let date = Timestamp.parse(text, zoneless: zone), Plausible.time(date) else {
       return Part(number: number, size: size, lastModified: nil, unreadableTime: text)
     }
     return Part(number: number, size: size, lastModified: date)

@@ -292,13 +292,16 @@ struct PDSProviderTests {
     }
   }
 
-  @Test func withoutUpdatedAtIdleRunsFromCreatedAtAndSaysSo() async throws {
+  /// A file record without `updated_at` says nothing about when it last changed: idle is unknown, not measured
+  /// from `created_at` (which would make an upload written to an hour ago look days idle), and it is kept.
+  @Test func withoutUpdatedAtIdleIsUnknownAndTheUploadKept() async throws {
     var quirks = PDSQuirks()
     quirks.omitUpdatedAt = true
     let upload = PDSFixture.upload("相册/a.mov", "U1", age: 5 * day, idle: 2 * hour, parts: 2)
     try await PDSFixture.with([SandboxBucket(name: "1", uploads: [upload], pds: quirks)]) { harness in
       let (uploads, _) = try await harness.walk(harness.pdsProvider(["1"]), drive: "1")
-      #expect(uploads.first?.lastActivity?.source == "created_at")
+      #expect(uploads.first?.lastActivity == nil)
+      #expect(uploads.first?.idleUnknown == "the server sent no updated_at")
       let (summary, records) = try await PDSFixture.cycle(
         harness, drives: ["1"],
         rules: """
@@ -309,9 +312,8 @@ struct PDSProviderTests {
           action = "report"
           """)
       #expect(summary.errors.isEmpty)
-      let reason = try #require(records.first?.reason)
-      #expect(reason.hasPrefix("age "))
-      #expect(reason.hasSuffix(" > max_idle 1d (since created_at)"), "\(reason)")
+      #expect(records.first?.decision == .keep)
+      #expect(records.first?.reason == "idle time unknown: the server sent no updated_at")
     }
   }
 

@@ -270,7 +270,8 @@ struct PDSScopeTests {
     fileID: String? = "F1", type: String? = "file"
   ) -> PDSDecoder.Item {
     PDSDecoder.Item(
-      fileID: fileID, name: "b.bin", type: type, status: status, uploadID: uploadID, updatedAt: updated)
+      fileID: fileID, name: "b.bin", type: type, status: status, uploadID: uploadID,
+      createdAt: .date(Date(timeIntervalSince1970: 1000)), updatedAt: updated)
   }
 
   @Test func theRecheckDeletesOnlyTheSameUntouchedUpload() {

@@ -48,6 +48,9 @@ struct UntrustedResponseTests {
 
   @Test func s3ZonelessStampsAreReadInTheTargetsZone() throws {
     let bytes = Self.s3List([("k", "u", "2026-11-30T02:00:00")])
+    // No zone configured: a stamp without one has a reading per zone, so it is unreadable, not guessed UTC.
+    #expect(try S3Decoder.decodeList(bytes).entries.isEmpty)
+    #expect(try S3Decoder.decodeParts(Self.s3Parts(["2026-11-30T02:00:00"])).parts.first?.unreadableTime != nil)
     let west = Zone.fixed(secondsEast: -8 * 3600)
     let page = try S3Decoder.decodeList(bytes, zone: west)
     // 02:00 in UTC-8 is 10:00 UTC: read as UTC it would look eight hours older than it is.
@@ -64,7 +67,7 @@ struct UntrustedResponseTests {
     var summary = PartsSummary()
     page.parts.forEach { summary.add($0) }
     #expect(summary.unreadableTimes == 3)
-    #expect(summary.idleUnknownReason?.contains("part 2") == true)
+    #expect(summary.idleUnknownReason(initiated: .distantPast)?.contains("part 2") == true)
   }
 
   @Test func s3EchoesAreDecoded() throws {

@@ -44,7 +44,7 @@ struct FailClosedCoreTests {
     // PDS keeps no time per part: idle is then measured from the upload's own activity, as before.
     var summary = PartsSummary()
     summary.add(Part(number: 1, size: 5, lastModified: nil))
-    #expect(summary.idleUnknownReason == nil)
+    #expect(summary.idleUnknownReason(initiated: Self.now.addingTimeInterval(-30 * 86_400)) == nil)
     #expect(PolicyTests.decide(Self.idleRule, age: 30 * 86_400, parts: summary).kind == .abort)
   }
 
@@ -56,8 +56,7 @@ struct FailClosedCoreTests {
     after.unreadableTimes = 1
     after.firstUnreadableTime = "part 1 has an unreadable LastModified \"?\""
     let reason = Recheck.reasonToSkip(
-      before: before, after: after, rule: Self.idleRule, initiated: Self.now.addingTimeInterval(-30 * 86_400),
-      now: Self.now)
+      before: before, after: after, rule: Self.idleRule, upload: PolicyTests.upload(age: 30 * 86_400), now: Self.now)
     #expect(reason?.hasPrefix("recheck: idle time unknown") == true)
   }
 
@@ -83,7 +82,14 @@ struct FailClosedCoreTests {
     #expect((try? UploadAddress(bucket: "b", key: key, uploadID: "u", keyInPath: false)) != nil)
   }
 
-  @Test(arguments: ["a..b", "...", "a/.b", ".a", "/a", "a//b"])
+  @Test(arguments: ["/a", "a//b", "//"])
+  func aKeyInAPathRefusesEmptySegments(key: String) {
+    #expect(throws: UploadAddress.Refusal.self) {
+      try UploadAddress(bucket: "b", key: key, uploadID: "u", keyInPath: true)
+    }
+  }
+
+  @Test(arguments: ["a..b", "...", "a/.b", ".a", "a/", "a b/c"])
   func keysThatOnlyLookLikeDotSegmentsAreAddressable(key: String) {
     #expect((try? UploadAddress(bucket: "b", key: key, uploadID: "u", keyInPath: true)) != nil)
   }

@@ -45,6 +45,15 @@ public struct CDCSProvider: UploadProvider {
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
         throw context.error(.malformedResponse, "truncated page without a NextUploadIdMarker", status: reply.status)
       }
+      // The marker is opaque, but one naming an upload of this page other than the last would serve the rest of
+      // the page again.
+      if page.isTruncated, let next = page.nextMarker,
+        page.entries.dropLast().contains(where: { $0.uploadID == next })
+      {
+        throw context.error(
+          .inconsistentResponse, "NextUploadIdMarker \(next) points back into the page it ends; not trusted",
+          status: reply.status)
+      }
       let uploads = page.entries.map {
         Upload(target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
       }
@@ -77,13 +86,14 @@ public struct CDCSProvider: UploadProvider {
     }
   }
 
-  /// Idempotent, so retried: a repeat after a lost answer finds NoSuchUpload and destroys nothing.
+  /// Idempotent, but not retried here: a repeat minutes later (Retry-After) would act on a re-check that has grown
+  /// old. The cycle tries again after a fresh re-check; one that then finds NoSuchUpload says aborted-or-gone.
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
     let address = try address(of: upload, keyInPath: true, request: "DELETE /\(upload.bucket)/\(upload.key)?uploadId")
     do {
       _ = try await send(
         .DELETE, bucket: address.bucket, upload: address, parameters: [("uploadId", address.uploadID)],
-        gone: Self.goneCodes)
+        gone: Self.goneCodes, retry: .never)
       return .aborted
     } catch  where error.kind == .gone {
       return error.attempts > 1 ? .abortedOrGone : .gone
@@ -101,7 +111,8 @@ public struct CDCSProvider: UploadProvider {
   /// Signs and sends one request; errors carry the method and path, never the signature.
   /// - Parameter upload: the one upload the request acts on; nil for a coffer's listing.
   private func send(
-    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, parameters: [(String, String)], gone: Set<String>
+    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, parameters: [(String, String)], gone: Set<String>,
+    retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
     let path = "/" + bucket + (upload.map { "/" + $0.key } ?? "")
     let query = parameters.map { name, value in
@@ -117,7 +128,7 @@ public struct CDCSProvider: UploadProvider {
     let host = Self.hostHeader(target.endpoint)
     let base = target.endpoint.hasSuffix("/") ? String(target.endpoint.dropLast()) : target.endpoint
     let reply = try await transport.send(
-      context,
+      context, retry: retry,
       build: { () throws(ProviderError) -> HTTPExchange in
         let now = clock()
         let date = Timestamp.formatRFC1123(now)

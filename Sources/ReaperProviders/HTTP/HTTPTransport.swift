@@ -129,7 +129,8 @@ public final class HTTPTransport: Sendable {
       }
       failure.attempts = attempt
       failure.retryAfter = retryAfter.map { min($0, settings.maxRetryAfter) }
-      guard failure.kind == .retryable, retry == .whenRetryable, attempt < settings.maxAttempts, !Task.isCancelled
+      guard failure.kind == .retryable, retry == .whenRetryable, attempt < settings.maxAttempts, !Task.isCancelled,
+        !WalkControl.stopRequested()
       else { throw failure }
       let delay = retryAfter.map { min($0, settings.maxRetryAfter) } ?? backoff(attempt: attempt)
       logger.warning(
@@ -150,6 +151,8 @@ public final class HTTPTransport: Sendable {
     var request = HTTPClientRequest(url: exchange.url)
     request.method = exchange.method
     request.headers = exchange.headers
+    // A caching proxy would hand the re-check the decision's own answer, and the re-check would prove nothing.
+    request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
     if let body = exchange.body { request.body = .bytes(ByteBuffer(bytes: body)) }
     let response = try await client.execute(request, timeout: TimeAmount(settings.requestTimeout))
     let body: ByteBuffer
@@ -158,6 +161,11 @@ public final class HTTPTransport: Sendable {
     } catch is NIOTooManyBytesError {
       throw context.error(
         .malformedResponse, "response body larger than \(settings.maxBodyBytes) bytes",
+        status: Int(response.status.code))
+    }
+    if let age = response.headers.first(name: "Age") {
+      throw context.error(
+        .malformedResponse, "answered from a cache (Age: \(age.prefix(32))), not by the server; not trusted",
         status: Int(response.status.code))
     }
     return HTTPReply(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))

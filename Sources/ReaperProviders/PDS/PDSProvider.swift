@@ -77,6 +77,7 @@ public struct PDSProvider: UploadProvider {
       try Echo.check(
         "upload id", asked: upload.uploadID, answered: page.uploadID, context: context, status: reply.status)
       try Echo.check("file id", asked: fileID, answered: page.fileID, context: context, status: reply.status)
+      try Echo.check("drive", asked: upload.bucket, answered: page.driveID, context: context, status: reply.status)
       return (PartPage(parts: page.parts), page.nextMarker.map(PartMarkerCodec.encode))
     }
   }
@@ -115,7 +116,10 @@ public struct PDSProvider: UploadProvider {
         return .aborted
       } catch  where error.kind == .gone {
         return earlierDeleteFailed ? .abortedOrGone : .gone
-      } catch  where error.kind == .retryable && attempt < transport.settings.maxAttempts && !Task.isCancelled {
+      } catch
+        where error.kind == .retryable && attempt < transport.settings.maxAttempts && !Task.isCancelled
+        && !WalkControl.stopRequested()
+      {
         do {
           try await Task.sleep(for: error.retryAfter ?? transport.backoff(attempt: attempt))
         } catch {
@@ -129,17 +133,29 @@ public struct PDSProvider: UploadProvider {
 
   /// What the fresh look at the file says: nil when it is still the upload that was listed and may be deleted.
   static func verdict(on file: PDSDecoder.Item, listed upload: Upload, fileID: String) -> AbortResult? {
-    if let answered = file.fileID, answered != fileID {
-      return .changed("recheck: file/get answered for file \(answered), not \(fileID); not deleted")
+    guard let answered = file.fileID, answered == fileID else {
+      return .changed("recheck: file/get answered for file \(file.fileID ?? "(none)"), not \(fileID); not deleted")
     }
     if let drive = file.driveID, drive != upload.bucket {
       return .changed("recheck: file/get answered for drive \(drive), not \(upload.bucket); not deleted")
     }
-    if let type = file.type, type != "file" { return .changed("recheck: it is now a \(type); not deleted") }
+    // Deleted permanently, a folder takes its whole subtree: only what says it is a file is ever deleted.
+    guard file.type == "file" else {
+      return .changed("recheck: file/get says it is a \(file.type ?? "(no type)"), not a file; not deleted")
+    }
     guard let status = file.status else { return .changed("recheck: file/get gave no status; not deleted") }
     // Completed (or replaced by another upload of the same file): this upload no longer exists.
     guard status == "uploading" else { return .gone }
     guard file.uploadID == upload.uploadID else { return .gone }
+    // The same file as listed, not a record that only shares its ids: its name and its start must agree.
+    let listedName = upload.key.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init)
+    if file.name != listedName {
+      return .changed(
+        "recheck: file/get names the file \"\(file.name ?? "(none)")\", listed as \"\(listedName ?? "")\"; not deleted")
+    }
+    guard case .date(let created) = file.createdAt, abs(created.timeIntervalSince(upload.initiated)) < 0.0005 else {
+      return .changed("recheck: file/get gives another created_at than the listing; not deleted")
+    }
     let listed = upload.lastActivity?.source == "updated_at" ? upload.lastActivity?.date : nil
     switch (listed, file.updatedAt) {
     case (nil, .absent):

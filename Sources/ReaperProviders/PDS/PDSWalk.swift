@@ -186,31 +186,38 @@ final class PDSWalk: PageWalk {
     guard case .date(let created) = item.createdAt, Plausible.time(created) else {
       return .failure(Problem(description: "key \"\(key)\" upload \(uploadID): unreadable or implausible created_at"))
     }
-    let activity: Activity
+    var activity: Activity?
+    var idleUnknown: String?
     switch item.updatedAt {
     case .date(let updated) where !Plausible.time(updated):
       return .failure(
         Problem(
           description: "key \"\(key)\" upload \(uploadID): implausible updated_at \(Timestamp.formatRFC3339(updated))"))
     case .date(let updated): activity = Activity(date: updated, source: "updated_at")
-    case .absent: activity = Activity(date: created, source: "created_at")
+    case .absent: idleUnknown = "the server sent no updated_at"
     case .unreadable(let text):
       return .failure(Problem(description: "key \"\(key)\" upload \(uploadID): unreadable updated_at \"\(text)\""))
+    }
+    if let updated = activity?.date, updated < created.addingTimeInterval(-ClockCheck.tolerance) {
+      activity = nil
+      idleUnknown =
+        "updated_at \(Timestamp.formatRFC3339(updated)) is before created_at \(Timestamp.formatRFC3339(created))"
     }
     return .success(
       Upload(
         target: provider.target.name, bucket: drive, key: key, uploadID: uploadID, initiated: created,
-        handle: fileID, lastActivity: activity))
+        handle: fileID, lastActivity: activity, idleUnknown: idleUnknown))
   }
 
   /// Where an entry says it lives, when that is not the folder that was listed: an answer about something else.
-  /// The root is asked for as `root` and its children name it so (the API's documented alias); an absent field
-  /// is no contradiction.
+  /// The root is asked for as `root` and its children name it so (the API's documented alias). A field left out
+  /// proves nothing either way, so an entry without both is not acted on: a server or cache that ignored
+  /// `parent_file_id` would otherwise show every file of the drive in every folder.
   func misplaced(_ item: PDSDecoder.Item, in folder: Folder) -> String? {
-    if let driveID = item.driveID, driveID != drive { return "is in drive \(driveID), not \(drive)" }
-    if let parent = item.parentFileID, parent != folder.fileID {
-      return "has parent \(parent), not the listed folder \(folder.fileID)"
-    }
+    guard let driveID = item.driveID else { return "names no drive_id" }
+    if driveID != drive { return "is in drive \(driveID), not \(drive)" }
+    guard let parent = item.parentFileID else { return "names no parent_file_id" }
+    if parent != folder.fileID { return "has parent \(parent), not the listed folder \(folder.fileID)" }
     return nil
   }
 

@@ -40,7 +40,7 @@ public struct S3Provider: UploadProvider {
       let (reply, context) = try await send(.GET, bucket: bucket, upload: nil, query: query, gone: [])
       let page: S3Decoder.ListPage
       do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeList(reply.body, zone: target.zone)
+        page = try S3Decoder.decodeList(reply.body, zone: target.zoneConfigured ? target.zone : nil)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
       }
@@ -52,7 +52,14 @@ public struct S3Provider: UploadProvider {
           throw context.error(
             .malformedResponse, "truncated page without NextKeyMarker/NextUploadIdMarker", status: reply.status)
         }
+        try S3Marker.checkForward(
+          asked: marker.flatMap(S3Marker.split), entries: page.entries.map { ($0.key, $0.uploadID) },
+          next: (key, uploadID), context: context, status: reply.status)
         next = S3Marker.join(key: key, uploadID: uploadID)
+      } else {
+        try S3Marker.checkForward(
+          asked: marker.flatMap(S3Marker.split), entries: page.entries.map { ($0.key, $0.uploadID) }, next: nil,
+          context: context, status: reply.status)
       }
       let uploads = page.entries.map {
         Upload(target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
@@ -71,9 +78,13 @@ public struct S3Provider: UploadProvider {
         .GET, bucket: address.bucket, upload: address, query: query, gone: Self.goneCodes)
       let page: S3Decoder.PartsPage
       do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeParts(reply.body, zone: target.zone)
+        page = try S3Decoder.decodeParts(reply.body, zone: target.zoneConfigured ? target.zone : nil)
       } catch {
         throw context.error(.malformedResponse, error.description, status: reply.status)
+      }
+      // Every S3 server echoes the upload id; an answer without one may be about anything.
+      guard page.uploadID != nil else {
+        throw context.error(.malformedResponse, "ListParts answer names no UploadId", status: reply.status)
       }
       try Echo.check(page, asked: address, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
@@ -84,13 +95,14 @@ public struct S3Provider: UploadProvider {
     }
   }
 
-  /// Idempotent, so retried: a repeat after a lost answer finds NoSuchUpload and destroys nothing.
+  /// Idempotent, but not retried here: a repeat minutes later (Retry-After) would act on a re-check that has grown
+  /// old. The cycle tries again after a fresh re-check; one that then finds NoSuchUpload says aborted-or-gone.
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
     let address = try address(of: upload, keyInPath: true, request: "DELETE /\(upload.bucket)/\(upload.key)?uploadId")
     do {
       _ = try await send(
         .DELETE, bucket: address.bucket, upload: address, query: [("uploadId", address.uploadID)],
-        gone: ["NoSuchUpload"])
+        gone: ["NoSuchUpload"], retry: .never)
       return .aborted
     } catch  where error.kind == .gone {
       return error.attempts > 1 ? .abortedOrGone : .gone
@@ -120,7 +132,8 @@ public struct S3Provider: UploadProvider {
 
   /// - Parameter upload: the one upload the request acts on; nil for a bucket's listing.
   private func send(
-    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, query: [(String, String)], gone: Set<String>
+    _ method: HTTPMethod, bucket: String, upload: UploadAddress?, query: [(String, String)], gone: Set<String>,
+    retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
     let (host, base, path) = address(bucket: bucket, key: upload?.key)
     let queryText = query.map { name, value in
@@ -134,7 +147,7 @@ public struct S3Provider: UploadProvider {
     }
     let signer = SigV4Signer(accessKey: accessKey, secretKey: secretKey, region: target.region)
     let reply = try await transport.send(
-      context,
+      context, retry: retry,
       build: { () throws(ProviderError) -> HTTPExchange in
         let amzDate = SigV4Signer.amzDate(clock())
         var signed: [(String, String)] = [
@@ -176,6 +189,32 @@ public struct S3Provider: UploadProvider {
 
 /// The (key-marker, upload-id-marker) pair as one opaque, unambiguous string: `<key byte count>:<key><upload id>`.
 enum S3Marker {
+  /// A listing runs forward in key order. A page that goes back behind the marker it was asked for, or hands
+  /// out a next marker behind its own last upload, would serve uploads twice; the second time with whatever
+  /// the server then says of their parts, which a re-check of that same answer cannot contradict.
+  static func checkForward(
+    asked: (key: String, uploadID: String)?, entries: [(key: String, uploadID: String)],
+    next: (key: String, uploadID: String)?, context: RequestContext, status: Int
+  ) throws(ProviderError) {
+    func before(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
+    if let asked, let behind = entries.first(where: { before($0.key, asked.key) }) {
+      throw context.error(
+        .inconsistentResponse,
+        "the page lists key \"\(behind.key)\", behind the key-marker \"\(asked.key)\" it was asked for; not trusted",
+        status: status)
+    }
+    // The marker it was asked for, handed back: `Pages` ends that walk as stalled.
+    guard let next, let last = entries.last, !(next.key == asked?.key && next.uploadID == asked?.uploadID) else {
+      return
+    }
+    if before(next.key, last.key) || (next.key == last.key && next.uploadID != last.uploadID) {
+      throw context.error(
+        .inconsistentResponse,
+        "the next marker (\"\(next.key)\", \(next.uploadID)) points back into the page it ends; not trusted",
+        status: status)
+    }
+  }
+
   static func join(key: String, uploadID: String) -> String { "\(key.utf8.count):\(key)\(uploadID)" }
 
   static func split(_ marker: String) -> (key: String, uploadID: String)? {
