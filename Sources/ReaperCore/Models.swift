@@ -97,6 +97,13 @@ public struct PartsSummary: Sendable, Hashable {
     self.highestPartNumber = highestPartNumber
   }
 
+  /// What in these parts the server got wrong (an unreadable time, an impossible size, a time before the upload
+  /// began), for the cycle's errors: the upload is decided without trusting it, and an operator should know.
+  public func doubt(initiated: Date) -> String? {
+    if let implausibleSize { return implausibleSize }
+    return idleUnknownReason(initiated: initiated).map { String($0.dropFirst("idle time unknown: ".count)) }
+  }
+
   /// Why idle time cannot be measured from these parts of an upload initiated at `initiated`, or nil when it can.
   public func idleUnknownReason(initiated: Date) -> String? {
     if let firstUnreadableTime {

@@ -160,6 +160,13 @@ public struct Cycle: Sendable {
     case candidate(Candidate)
     /// Kept because its parts could not be listed; the error counts against the target.
     case partsFailed(UploadRecord, ProviderError)
+
+    var upload: Upload {
+      switch self {
+      case .done(let record), .partsFailed(let record, _): record.upload
+      case .candidate(let candidate): candidate.upload
+      }
+    }
   }
 
   func scan(_ target: Target) async -> CycleSummary {
@@ -233,7 +240,12 @@ public struct Cycle: Sendable {
           }
           let evaluations = await evaluate(
             page.uploads, rules: rules, provider: provider, now: now, clockOffset: now.timeIntervalSince(hostNow))
-          for evaluation in evaluations {
+          for (evaluation, doubt) in evaluations {
+            if let doubt {
+              tally.noteError(
+                "target \(target.name), bucket \(bucket): key \"\(evaluation.upload.key)\" upload \(evaluation.upload.uploadID): \(doubt); decided without it",
+                target: target.name, kind: .malformedResponse)
+            }
             switch evaluation {
             case .done(let record):
               await finish(record, into: &tally)
@@ -313,10 +325,10 @@ public struct Cycle: Sendable {
   /// `account_all`; those requests run concurrently, at most `concurrency` at a time.
   func evaluate(
     _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
-  ) async -> [Evaluation] {
-    var results = [Evaluation?](repeating: nil, count: uploads.count)
+  ) async -> [(Evaluation, doubt: String?)] {
+    var results = [(Evaluation, doubt: String?)?](repeating: nil, count: uploads.count)
     let limit = config.daemon.concurrency
-    await withTaskGroup(of: (Int, Evaluation).self) { group in
+    await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
       var inFlight = 0
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key)
@@ -327,7 +339,7 @@ public struct Cycle: Sendable {
         // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
         // are recorded would-abort when the aborts do not start.
         guard needsParts, !stopping else {
-          results[index] = decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset)
+          results[index] = (decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset), nil)
           continue
         }
         if inFlight >= limit, let (finished, evaluation) = await group.next() {
@@ -338,9 +350,11 @@ public struct Cycle: Sendable {
           do throws(ProviderError) {
             let parts = try await provider.partsSummary(of: upload)
             options.progress()
-            return (index, decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset))
+            let evaluation = decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset)
+            return (index, (evaluation, parts.doubt(initiated: upload.initiated)))
           } catch {
-            return (index, .partsFailed(partsFailure(upload, selection: selection, error: error, now: now), error))
+            let record = partsFailure(upload, selection: selection, error: error, now: now)
+            return (index, (.partsFailed(record, error), nil))
           }
         }
         inFlight += 1
