@@ -26,6 +26,9 @@ public struct Upload: Sendable, Hashable {
   /// Why idle time cannot be measured for this upload from what was listed (a provider whose parts carry no time
   /// sent no readable activity time): a rule with `max_idle` then keeps it.
   public var idleUnknown: String?
+  /// The key as the server sent it, when that differs from `key` and the server did not say whether it encoded
+  /// keys (Ceph 16 encodes without saying): rules must select the upload the same way under both readings.
+  public var otherKeyReading: String?
 
   public init(
     target: String, bucket: String, key: String, uploadID: String, initiated: Date, handle: String? = nil,

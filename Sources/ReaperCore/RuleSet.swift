@@ -29,6 +29,12 @@ public struct RuleSet: Sendable, Hashable {
     case excluded(Rule, by: Glob)
     case selected(Rule)
 
+    /// The rule that acts on the upload, nil when none does (unmatched or excluded).
+    public var selectedRuleName: String? {
+      if case .selected(let rule) = self { return rule.name }
+      return nil
+    }
+
     public var rule: Rule? {
       switch self {
       case .unmatched: nil

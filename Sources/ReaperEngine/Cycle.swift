@@ -243,7 +243,7 @@ public struct Cycle: Sendable {
           for (evaluation, doubt) in evaluations {
             if let doubt {
               tally.noteError(
-                "target \(target.name), bucket \(bucket): key \"\(evaluation.upload.key)\" upload \(evaluation.upload.uploadID): \(doubt); decided without it",
+                "target \(target.name), bucket \(bucket): key \"\(evaluation.upload.key)\" upload \(evaluation.upload.uploadID): \(doubt)",
                 target: target.name, kind: .malformedResponse)
             }
             switch evaluation {
@@ -332,6 +332,17 @@ public struct Cycle: Sendable {
       var inFlight = 0
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key)
+        if !options.listOnly, let other = upload.otherKeyReading,
+          rules.select(key: other).selectedRuleName != selection.selectedRuleName
+        {
+          let reason =
+            "key ambiguous: the server did not say whether it URL-encoded keys, and the rules treat \"\(upload.key)\" and \"\(other)\" differently"
+          let record = UploadRecord(
+            upload: upload, ageSeconds: Int64(now.timeIntervalSince(upload.initiated).rounded(.down)), idleSeconds: nil,
+            parts: nil, bytes: nil, rule: selection.rule?.name, decision: .keep, outcome: .kept, reason: reason)
+          results[index] = (.done(record), reason)
+          continue
+        }
         let needsParts =
           options.listParts
           && (options.listOnly || config.daemon.accountAll
@@ -351,7 +362,7 @@ public struct Cycle: Sendable {
             let parts = try await provider.partsSummary(of: upload)
             options.progress()
             let evaluation = decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset)
-            return (index, (evaluation, parts.doubt(initiated: upload.initiated)))
+            return (index, (evaluation, parts.doubt(initiated: upload.initiated).map { "\($0); decided without it" }))
           } catch {
             let record = partsFailure(upload, selection: selection, error: error, now: now)
             return (index, (.partsFailed(record, error), nil))

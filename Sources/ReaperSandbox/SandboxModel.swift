@@ -67,6 +67,8 @@ public struct CDCSQuirks: Sendable, Hashable, Codable {
   public var partsAsXML = false
   /// Error bodies as COS-style XML instead of JSON.
   public var errorsAsXML = false
+  /// Keys URL-encoded as asked, but no `EncodingType` said (Ceph 16 does this in S3): a key has two readings.
+  public var encodingUnsaid = false
 
   public init() {}
 }

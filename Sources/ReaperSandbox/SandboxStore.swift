@@ -359,7 +359,8 @@ public final class SandboxStore: Sendable {
     let urlEncoded = encoding == "url"
     func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
     let coffer = wireBucket(bucket.name, page: page, state: &state)
-    var json = "{\"Coffer\":\(JSONString.literal(coffer)),\"EncodingType\":\(JSONString.literal(encoding ?? ""))"
+    var json = "{\"Coffer\":\(JSONString.literal(coffer))"
+    if !quirks.encodingUnsaid { json += ",\"EncodingType\":\(JSONString.literal(encoding ?? ""))" }
     json += ",\"UploadIdMarker\":\(JSONString.literal(encode(parameters["upload-id-marker"] ?? "")))"
     json += ",\"IsTruncated\":" + (quirks.truncatedAsString ? "\"\(truncated)\"" : "\(truncated)")
     json += ",\"NextUploadIdMarker\":\(JSONString.literal(encode(next)))"
@@ -487,7 +488,7 @@ public final class SandboxStore: Sendable {
     xml += "<UploadIdMarker>\(XMLText.escape(uploadIDMarker ?? ""))</UploadIdMarker>"
     xml +=
       "<NextKeyMarker>\(field(nextKey))</NextKeyMarker><NextUploadIdMarker>\(XMLText.escape(nextID))</NextUploadIdMarker>"
-    if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
+    if urlEncoded, !bucket.quirks.encodingUnsaid { xml += "<EncodingType>url</EncodingType>" }
     xml +=
       "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
     for upload in wireListing(page, dialect: .s3, state: &state) {

@@ -10,6 +10,9 @@ public enum CDCSDecoder {
     public var key: String
     public var uploadID: String
     public var initiated: Date
+    /// The key as sent, when the server did not say whether it URL-encoded keys and decoding changed it: a second
+    /// reading of the same key, which the rules must not tell apart for the upload to be acted on.
+    public var otherReading: String? = nil
   }
 
   public struct ListPage: Sendable {
@@ -81,7 +84,10 @@ public enum CDCSDecoder {
         unreadable.append("key \"\(key)\" upload \(uploadID): implausible Initiated: \(problem)")
         continue
       }
-      entries.append(Entry(key: key, uploadID: uploadID, initiated: initiated))
+      entries.append(
+        Entry(
+          key: key, uploadID: uploadID, initiated: initiated,
+          otherReading: encoding == nil && key != rawKey ? rawKey : nil))
     }
     let nextText = root["NextUploadIdMarker"]?.text
     var nextMarker: String?

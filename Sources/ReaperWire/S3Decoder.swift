@@ -7,6 +7,9 @@ public enum S3Decoder {
     public var key: String
     public var uploadID: String
     public var initiated: Date
+    /// The key as sent, when the server did not say whether it URL-encoded keys and decoding changed it: a second
+    /// reading of the same key, which the rules must not tell apart for the upload to be acted on.
+    public var otherReading: String? = nil
   }
 
   public struct ListPage: Sendable {
@@ -101,7 +104,10 @@ public enum S3Decoder {
         page.unreadable.append("key \"\(key)\" upload \(uploadID): implausible Initiated: \(problem)")
         continue
       }
-      page.entries.append(Entry(key: key, uploadID: uploadID, initiated: initiated))
+      page.entries.append(
+        Entry(
+          key: key, uploadID: uploadID, initiated: initiated,
+          otherReading: encoding == nil && key != rawKey ? rawKey : nil))
     }
     return page
   }

@@ -89,3 +89,29 @@ struct FailClosedCycleTests {
     }
   }
 }
+
+extension FailClosedCycleTests {
+  /// A server that encodes keys without saying so (Ceph 16) gives each key two readings. Where the rules treat
+  /// them alike the upload is decided as usual; where they do not, it is kept and the reason says why.
+  @Test func aKeyWhoseTwoReadingsTheRulesTellApartIsKept() async throws {
+    var quirks = CDCSQuirks()
+    quirks.encodingUnsaid = true
+    let uploads =
+      [
+        SandboxUpload.aged("tmp/keep+1/a.bin", id: "ambiguous", age: 3 * Self.day),
+        .aged("tmp/a b.bin", id: "spaced", age: 3 * Self.day),
+      ] + (0..<4).map { SandboxUpload.aged("new/\($0)", id: "new-\($0)", age: 3600) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", quirks: quirks, uploads: uploads)]) { harness in
+      var rule = CycleTests.rule("old", prefix: "tmp/")
+      rule.exclude = [Glob("tmp/keep+1/*")]
+      let config = CycleTests.config(harness, buckets: ["c-1"], rules: [rule])
+      let (summary, records) = await CycleTests.run(config, harness: harness)
+      // "tmp/a%20b.bin" and "tmp/a b.bin" are both selected by the same rule: decided as usual.
+      #expect(harness.store.aborted.map(\.uploadID) == ["spaced"])
+      let kept = records.first { $0.upload.uploadID == "ambiguous" }
+      #expect(kept?.outcome == .kept)
+      #expect(kept?.reason.hasPrefix("key ambiguous") == true)
+      #expect(summary.errors.contains { $0.contains("key ambiguous") })
+    }
+  }
+}

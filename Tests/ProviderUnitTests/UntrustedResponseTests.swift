@@ -1,5 +1,6 @@
 import Foundation
 import ReaperConfig
+import Synchronization
 import Testing
 
 @testable import ReaperCore
@@ -147,5 +148,71 @@ struct UntrustedResponseTests {
       #expect(partsError?.kind == .unaddressable)
     }
     await transport.shutdown()
+  }
+}
+
+@Suite("Fail closed: two readings and other documents")
+struct TwoReadingsTests {
+  @Test func aKeyHasTwoReadingsOnlyWhenTheServerDoesNotSayItEncoded() throws {
+    let silent = UntrustedResponseTests.s3List([("tmp/keep+1/a%41", "u", "2026-01-01T00:00:00Z")])
+    let entry = try #require(try S3Decoder.decodeList(silent).entries.first)
+    #expect(entry.key == "tmp/keep 1/aA")
+    #expect(entry.otherReading == "tmp/keep+1/a%41")
+    let plain = try #require(
+      try S3Decoder.decodeList(UntrustedResponseTests.s3List([("tmp/a", "u", "2026-01-01T00:00:00Z")])).entries.first)
+    #expect(plain.otherReading == nil)
+    let said = Array(
+      String(decoding: silent, as: UTF8.self).replacingOccurrences(
+        of: "<IsTruncated>", with: "<EncodingType>url</EncodingType><IsTruncated>"
+      ).utf8)
+    #expect(try S3Decoder.decodeList(said).entries.first?.otherReading == nil)
+    let cdcs = CDCSDecoderTests.page(
+      upload: "{\"Key\":\"a%20b\",\"UploadId\":\"u\",\"Initiated\":\"Wed Jan 18 16:12:38 2017\"}")
+    #expect(try CDCSDecoderTests.decode(cdcs).entries.first?.otherReading == "a%20b")
+  }
+
+  @Test func anotherDocumentIsNotAnEmptyAnswer() {
+    let bucketListing = Array(
+      "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated></ListBucketResult>".utf8)
+    #expect(throws: S3Decoder.Failure.self) { try S3Decoder.decodeParts(bucketListing) }
+    #expect(throws: S3Decoder.Failure.self) { try S3Decoder.decodeList(bucketListing) }
+  }
+
+  @Test func fileGetMustSayItIsTheSameFile() {
+    let listed = PDSScopeTests.listed
+    for answer in [
+      PDSScopeTests.file(type: nil), PDSScopeTests.file(fileID: nil),
+      PDSDecoder.Item(
+        fileID: "F1", name: "other.bin", type: "file", status: "uploading", uploadID: "U1",
+        createdAt: .date(Date(timeIntervalSince1970: 1000)), updatedAt: .date(Date(timeIntervalSince1970: 2000.123))),
+      PDSDecoder.Item(
+        fileID: "F1", name: "b.bin", type: "file", status: "uploading", uploadID: "U1",
+        createdAt: .date(Date(timeIntervalSince1970: 99)), updatedAt: .date(Date(timeIntervalSince1970: 2000.123))),
+    ] {
+      guard case .changed? = PDSProvider.verdict(on: answer, listed: listed, fileID: "F1") else {
+        Issue.record("deleted on a file/get that does not prove the same file: \(answer)")
+        continue
+      }
+    }
+  }
+
+  @Test func aStopEndsAWalkBeforeItsNextPage() async throws {
+    let pages = Pages<Int>(stalled: { _ in
+      ProviderError(kind: .other, target: "t", bucket: "b", request: "", message: "")
+    }) {
+      (marker: String?) async throws(ProviderError) -> (Int, next: String?) in
+      (Int(marker ?? "0") ?? 0, "\((Int(marker ?? "0") ?? 0) + 1)")
+    }
+    let stop = Mutex(false)
+    var seen: [Int] = []
+    await #expect(throws: WalkControl.Stopped.self) {
+      try await WalkControl.$stopRequested.withValue({ stop.withLock { $0 } }) {
+        for try await page in pages {
+          seen.append(page)
+          if page == 2 { stop.withLock { $0 = true } }
+        }
+      }
+    }
+    #expect(seen == [0, 1, 2])
   }
 }

@@ -55,7 +55,10 @@ public struct CDCSProvider: UploadProvider {
           status: reply.status)
       }
       let uploads = page.entries.map {
-        Upload(target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
+        var upload = Upload(
+          target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
+        upload.otherKeyReading = $0.otherReading
+        return upload
       }
       return (
         UploadPage(uploads: uploads, serverDate: reply.date, unreadable: page.unreadable),
