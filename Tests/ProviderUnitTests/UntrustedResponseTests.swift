@@ -197,16 +197,17 @@ struct TwoReadingsTests {
   }
 
   @Test func aStopEndsAWalkBeforeItsNextPage() async throws {
-    let pages = Pages<Int>(stalled: { _ in
+    let stalled: @Sendable (String) -> ProviderError = { _ in
       ProviderError(kind: .other, target: "t", bucket: "b", request: "", message: "")
-    }) {
-      (marker: String?) async throws(ProviderError) -> (Int, next: String?) in
+    }
+    let pages = Pages<Int>(stalled: stalled) { (marker: String?) async throws(ProviderError) -> (Int, next: String?) in
       (Int(marker ?? "0") ?? 0, "\((Int(marker ?? "0") ?? 0) + 1)")
     }
     let stop = Mutex(false)
     var seen: [Int] = []
     await #expect(throws: WalkControl.Stopped.self) {
-      try await WalkControl.$stopRequested.withValue({ stop.withLock { $0 } }) {
+      let stopRequested: @Sendable () -> Bool = { stop.withLock { $0 } }
+      try await WalkControl.$stopRequested.withValue(stopRequested) {
         for try await page in pages {
           seen.append(page)
           if page == 2 { stop.withLock { $0 = true } }
