@@ -242,7 +242,26 @@ struct ReportAndMetricsTests {
         scraped.value("upload_reaper_last_success_timestamp_seconds", ["target": "sandbox"]))
       #expect(abs(lastSuccess - finished.timeIntervalSince1970) < 1)
       try Self.checkAlertRules(against: scraped)
+      try Self.checkEverySeriesIsDeclared(scraped: String(decoding: data, as: UTF8.self), types: scraped.types)
     }
+  }
+
+  /// Every series the README's metrics table lists is declared once in `MetricCatalog` and served with HELP and
+  /// TYPE; nothing is served that the README does not list.
+  static func checkEverySeriesIsDeclared(scraped text: String, types: [String: String]) throws {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let readme = try String(contentsOf: repository.appendingPathComponent("README.md"), encoding: .utf8)
+    let documented = Set(
+      readme.split(separator: "\n").filter { $0.hasPrefix("| `upload_reaper_") }.compactMap { row in
+        row.firstMatch(of: /`(upload_reaper_[a-z_]+)`/).map { String($0.output.1) }
+      })
+    #expect(documented == Set(MetricCatalog.all.map(\.fullName)), "README table vs MetricCatalog")
+    for metric in MetricCatalog.all {
+      #expect(text.contains("# HELP \(metric.fullName) \(metric.help)"), "\(metric.fullName) served without HELP")
+      #expect(types[metric.fullName] != nil, "\(metric.fullName) served without TYPE")
+    }
+    #expect(Set(types.keys) == documented, "served series the README does not list")
   }
 
   /// The example alert rules name only metrics, states and outcomes that the exporter really emits.

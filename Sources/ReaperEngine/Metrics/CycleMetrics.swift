@@ -1,4 +1,3 @@
-import CoreMetrics
 import Foundation
 import Prometheus
 import ReaperConfig
@@ -9,28 +8,25 @@ import ReaperProviders
   import Glibc
 #endif
 
-/// The Prometheus figures, recorded through swift-metrics into a registry of our own (not the global one), so
-/// the text served on `/metrics` and written to the textfile is exactly this process's reaper metrics.
+/// The Prometheus figures, in a registry of our own (not the global one), so the text served on `/metrics` and
+/// written to the textfile is exactly this process's reaper metrics. Series are registered straight with the
+/// registry, from `MetricCatalog`, because swift-metrics' factory registers every series without HELP text.
 public final class CycleMetrics: Sendable {
   public let registry: PrometheusCollectorRegistry
-  let factory: PrometheusMetricsFactory
 
-  static let prefix = "upload_reaper_"
   /// Every state an upload can end a cycle in; each is set every cycle, zeros included, so no series goes stale.
   static let states = ["unmatched"] + Outcome.allCases.map(\.rawValue)
   static let abortOutcomes: [Outcome] = [.aborted, .wouldAbort, .skippedRecheck, .gone, .failed]
   /// Error kinds are created at zero, so `increase()` sees the first real error.
   static let errorKinds = ErrorKind.allCases
+  /// Cycles take seconds to an hour (the default cycle_timeout), not the milliseconds of a request.
+  static let durationBuckets: [Duration] = [
+    .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+    .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600),
+  ]
 
   public init() {
     registry = PrometheusCollectorRegistry()
-    var factory = PrometheusMetricsFactory(registry: registry)
-    // Cycles take seconds to an hour (the default cycle_timeout), not the milliseconds of a request.
-    factory.durationHistogramBuckets["\(Self.prefix)cycle_duration_seconds"] = [
-      .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
-      .seconds(600), .seconds(1200), .seconds(1800), .seconds(3600),
-    ]
-    self.factory = factory
   }
 
   /// Creates every series at zero for the targets and buckets this process scans, before the first cycle ends,
@@ -38,14 +34,15 @@ public final class CycleMetrics: Sendable {
   public func prepare(_ config: ReaperConfig) {
     for target in config.targets {
       for kind in Self.errorKinds {
-        counter("errors_total", ["target": target.name, "kind": kind.rawValue]).increment(by: 0)
+        counter(MetricCatalog.errorsTotal, ["target": target.name, "kind": kind.rawValue]).increment(by: Int64(0))
       }
       for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
         let labels = ["target": target.name, "bucket": bucket]
         for outcome in Self.abortOutcomes {
-          counter("aborts_total", labels.merging(["outcome": outcome.rawValue]) { $1 }).increment(by: 0)
+          counter(MetricCatalog.abortsTotal, labels.merging(["outcome": outcome.rawValue]) { $1 })
+            .increment(by: Int64(0))
         }
-        counter("bytes_reclaimed_total", labels).increment(by: 0)
+        counter(MetricCatalog.bytesReclaimedTotal, labels).increment(by: Int64(0))
       }
     }
   }
@@ -60,45 +57,51 @@ public final class CycleMetrics: Sendable {
         for state in Self.states {
           let count =
             summary.outcomes[CycleSummary.OutcomeKey(target: target.name, bucket: bucket, outcome: state)] ?? 0
-          gauge("uploads", labels.merging(["state": state]) { $1 }).record(count)
+          gauge(MetricCatalog.uploads, labels.merging(["state": state]) { $1 }).record(Int64(count))
         }
         let holdings = summary.holdings.filter { $0.key.target == target.name && $0.key.bucket == bucket }
-        gauge("bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.bytes) })
-        gauge("stale_bytes_held", labels).record(holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.staleBytes) })
+        gauge(MetricCatalog.bytesHeld, labels).record(holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.bytes) })
+        gauge(MetricCatalog.staleBytesHeld, labels).record(
+          holdings.values.reduce(Int64(0)) { $0.saturatingAdd($1.staleBytes) })
         for outcome in Self.abortOutcomes {
           let count =
             summary.abortOutcomes[
               CycleSummary.OutcomeKey(target: target.name, bucket: bucket, outcome: outcome.rawValue)] ?? 0
-          counter("aborts_total", labels.merging(["outcome": outcome.rawValue]) { $1 }).increment(by: Int64(count))
+          counter(MetricCatalog.abortsTotal, labels.merging(["outcome": outcome.rawValue]) { $1 })
+            .increment(by: Int64(count))
         }
         let reclaimed = summary.reclaimedByBucket[HoldingKey(target: target.name, bucket: bucket, rule: nil)] ?? 0
-        counter("bytes_reclaimed_total", labels).increment(by: reclaimed)
+        counter(MetricCatalog.bytesReclaimedTotal, labels).increment(by: reclaimed)
       }
       if !summary.timedOut, !summary.failedTargets.contains(target.name) {
-        gauge("last_success_timestamp_seconds", ["target": target.name]).record(finished.timeIntervalSince1970)
+        gauge(MetricCatalog.lastSuccess, ["target": target.name]).record(finished.timeIntervalSince1970)
       }
     }
     for (key, count) in summary.errorKinds {
-      counter("errors_total", ["target": key.target, "kind": key.kind.rawValue]).increment(by: Int64(count))
+      counter(MetricCatalog.errorsTotal, ["target": key.target, "kind": key.kind.rawValue]).increment(by: Int64(count))
     }
-    CoreMetrics.Timer(label: "\(Self.prefix)cycle_duration_seconds", dimensions: [], factory: factory)
-      .recordNanoseconds(Int64(summary.durationSeconds * 1e9))
+    registry.makeDurationHistogram(
+      descriptor: MetricCatalog.cycleDuration.descriptor, labels: [], buckets: Self.durationBuckets
+    )
+    .record(.nanoseconds(Int64(summary.durationSeconds * 1e9)))
   }
 
   /// A failure outside a cycle (writing the report or the textfile) still counts as an error.
   public func countError(target: String, kind: ErrorKind) {
-    counter("errors_total", ["target": target, "kind": kind.rawValue]).increment(by: 1)
+    counter(MetricCatalog.errorsTotal, ["target": target, "kind": kind.rawValue]).increment(by: Int64(1))
   }
 
   /// The Prometheus text exposition format.
   public func text() -> String { registry.emitToString() }
 
-  func counter(_ name: String, _ labels: [String: String]) -> CoreMetrics.Counter {
-    CoreMetrics.Counter(label: Self.prefix + name, dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
+  func counter(_ metric: MetricCatalog.Metric, _ labels: [String: String]) -> Prometheus.Counter {
+    registry.makeCounter(
+      descriptor: metric.descriptor, labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
   }
 
-  func gauge(_ name: String, _ labels: [String: String]) -> CoreMetrics.Gauge {
-    CoreMetrics.Gauge(label: Self.prefix + name, dimensions: labels.sorted { $0.key < $1.key }, factory: factory)
+  func gauge(_ metric: MetricCatalog.Metric, _ labels: [String: String]) -> Prometheus.Gauge {
+    registry.makeGauge(
+      descriptor: metric.descriptor, labels: labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
   }
 }
 
