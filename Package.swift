@@ -107,12 +107,22 @@ let package = Package(
     .target(
       name: "TestSupport",
       dependencies: [
-        "ReaperProviders", "ReaperCore", "ReaperConfig", .product(name: "NIOHTTP1", package: "swift-nio"),
+        "ReaperProviders", "ReaperCore", "ReaperConfig", "ReaperEngine",
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       path: "Tests/TestSupport"
     ),
     .testTarget(
       name: "FuzzRegressionTests", dependencies: ["ReaperFuzzChecks", "ReaperWire"], exclude: []
+    ),
+    // The engine over an in-memory provider: no network, no root, thousands of cycles a second.
+    .testTarget(
+      name: "ReaperEngineTests",
+      dependencies: [
+        "ReaperEngine", "ReaperCore", "ReaperConfig", "ReaperProviders", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
     ),
     .testTarget(name: "ProviderUnitTests", dependencies: ["ReaperProviders", "ReaperCore", "ReaperConfig"]),
     .testTarget(

@@ -5,6 +5,7 @@ import ReaperEngine
 import ReaperProviders
 import ReaperSandbox
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ReaperConfig

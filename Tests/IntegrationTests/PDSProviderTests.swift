@@ -5,6 +5,7 @@ import ReaperCore
 import ReaperEngine
 import ReaperProviders
 import ReaperSandbox
+import TestSupport
 import Testing
 
 /// PDS drives served by the sandbox, with a token it accepts.

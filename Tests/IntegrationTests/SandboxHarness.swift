@@ -70,12 +70,6 @@ struct SandboxHarness {
   }
 }
 
-/// Collects a cycle's records in memory.
-actor CollectingSink: RecordSink {
-  var records: [UploadRecord] = []
-  func emit(_ record: UploadRecord) { records.append(record) }
-}
-
 extension SandboxUpload {
   static func aged(
     _ key: String, id: String, age: TimeInterval, parts: [(size: Int64, age: TimeInterval)] = []

@@ -10,51 +10,6 @@ import Testing
 
 @testable import ReaperConfig
 
-/// A provider over uploads held in memory, recording every abort. No network: thousands of cycles run fast.
-final class MemoryProvider: UploadProvider {
-  let target: Target
-  let uploadsByBucket: [String: [Upload]]
-  let partsByUpload: [String: [Part]]
-  let serverNow: Date
-  let pageSize: Int
-  private let aborted = Mutex<[Upload]>([])
-
-  init(target: Target, uploads: [String: [Upload]], parts: [String: [Part]], serverNow: Date, pageSize: Int) {
-    self.target = target
-    self.uploadsByBucket = uploads
-    self.partsByUpload = parts
-    self.serverNow = serverNow
-    self.pageSize = pageSize
-  }
-
-  var abortedUploads: [Upload] { aborted.withLock { $0 } }
-
-  func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
-    let all = uploadsByBucket[bucket] ?? []
-    let size = pageSize
-    let now = serverNow
-    return Pages(
-      stalled: { ProviderError(kind: .malformedResponse, target: "t", bucket: bucket, request: "", message: $0) },
-      fetch: { (marker: String?) async throws(ProviderError) -> (UploadPage, next: String?) in
-        let start = Int(marker ?? "0") ?? 0
-        let end = min(all.count, start + size)
-        return (UploadPage(uploads: Array(all[start..<end]), serverDate: now), end < all.count ? "\(end)" : nil)
-      })
-  }
-
-  func parts(of upload: Upload) -> Pages<PartPage> {
-    let parts = partsByUpload[upload.uploadID] ?? []
-    return Pages(
-      stalled: { ProviderError(kind: .malformedResponse, target: "t", bucket: "", request: "", message: $0) },
-      fetch: { (_: String?) async throws(ProviderError) -> (PartPage, next: String?) in (PartPage(parts: parts), nil) })
-  }
-
-  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
-    aborted.withLock { $0.append(upload) }
-    return .aborted
-  }
-}
-
 /// One random world: rules, safety settings, uploads with parts, and a clock.
 struct Scenario: CustomStringConvertible {
   var rules: [Rule]
