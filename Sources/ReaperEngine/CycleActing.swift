@@ -1,0 +1,192 @@
+import Foundation
+import Logging
+import ReaperConfig
+import ReaperCore
+import ReaperProviders
+
+extension Cycle {
+  // MARK: acting
+
+  func abortCandidates(
+    _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
+  ) async {
+    guard !candidates.isEmpty else { return }
+    if stopping {
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "cycle stopped"), into: &tally) }
+      return
+    }
+    let seen = tally.uploadsSeen + candidates.count
+    let fraction = config.safety.maxAbortFraction
+    if Double(count) > fraction * Double(seen) {
+      let note =
+        "circuit breaker: \(count) of \(seen) uploads would be aborted, more than max_abort_fraction \(fraction)"
+      logger.critical(
+        "circuit breaker tripped on target \(target.name): \(count) of \(seen) uploads would be aborted; aborting none",
+        metadata: [
+          "message_id": "\(ReaperEvent.circuitBreakerTripped.messageID)", "target": "\(target.name)",
+          "candidates": "\(count)", "uploads_seen": "\(seen)", "max_abort_fraction": "\(fraction)",
+        ])
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: note), into: &tally) }
+      return
+    }
+    if dryRun {
+      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "dry run"), into: &tally) }
+      return
+    }
+    let limit = config.daemon.concurrency
+    // An abort that meets a transient fault (503, SlowDown, a timeout) is tried again in a later round, after a
+    // fresh re-check, never by the transport on the strength of an old one. Aborts are idempotent, so a repeat
+    // destroys nothing more; one that then finds the upload gone says aborted-or-gone.
+    var round = candidates
+    for pass in 1...Self.abortRounds {
+      var again: [(Candidate, UploadRecord, ProviderError)] = []
+      await withTaskGroup(of: Attempt.self) { group in
+        var inFlight = 0
+        func settle(_ attempt: Attempt) async {
+          switch attempt {
+          case .final(let finished, let error): await finish(finished, into: &tally, error: error)
+          case .again(let candidate, let finished, let error):
+            if pass < Self.abortRounds {
+              again.append((candidate, finished, error))
+            } else {
+              await finish(finished, into: &tally, error: error)
+            }
+          }
+        }
+        for candidate in round {
+          if inFlight >= limit, let attempt = await group.next() {
+            await settle(attempt)
+            inFlight -= 1
+          }
+          if stopping {
+            await finish(record(candidate, .wouldAbort, note: "shutting down"), into: &tally)
+            continue
+          }
+          group.addTask {
+            let attempt = await abort(candidate, provider: provider)
+            options.progress()
+            return attempt
+          }
+          inFlight += 1
+        }
+        for await attempt in group { await settle(attempt) }
+      }
+      if again.isEmpty { break }
+      if stopping {
+        for (_, finished, error) in again { await finish(finished, into: &tally, error: error) }
+        break
+      }
+      logger.info(
+        "trying \(again.count) abort(s) again that met transient faults", metadata: ["target": "\(target.name)"])
+      let asked = again.compactMap(\.2.retryAfter).max()
+      let pause = min(asked ?? .milliseconds(100 << pass), .seconds(5))
+      let ceiling = pause.components.seconds * 1000 + pause.components.attoseconds / 1_000_000_000_000_000
+      try? await Task.sleep(for: .milliseconds(Int64.random(in: 0...max(1, ceiling))))
+      round = again.map(\.0)
+    }
+  }
+
+  /// Rounds of aborts per target and cycle: the first, and retries of those that met transient faults.
+  static let abortRounds = 5
+
+  /// Rechecks and aborts one candidate.
+  func abort(_ candidate: Candidate, provider: any UploadProvider) async -> Attempt {
+    var current = candidate
+    let goneAfterOurAbort =
+      "aborted-or-gone: an earlier abort request's answer was lost, and now the upload is gone (aborted by it, or completed elsewhere)"
+    if config.safety.recheckBeforeAbort {
+      do {
+        let after = try await provider.partsSummary(of: candidate.upload)
+        let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
+        if let reason = Recheck.reasonToSkip(
+          before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload, now: now)
+        {
+          return .final(record(current, .skippedRecheck, note: reason), nil)
+        }
+        current.parts = after
+      } catch let error where error.kind == .gone {
+        if candidate.abortSent { return .final(record(current, .gone, note: goneAfterOurAbort), nil) }
+        return .final(
+          record(current, .skippedRecheck, note: "recheck: the upload vanished (completed or aborted elsewhere)"), nil)
+      } catch {
+        let failed = record(current, .skippedRecheck, note: "recheck failed, not aborting: \(error.message)")
+        return error.kind == .retryable ? .again(candidate, failed, error) : .final(failed, error)
+      }
+    }
+    if stopping { return .final(record(current, .wouldAbort, note: "stopping: re-checked, not aborted"), nil) }
+    do {
+      switch try await provider.abort(current.upload) {
+      case .aborted: return .final(record(current, .aborted), nil)
+      case .gone:
+        let note = candidate.abortSent ? goneAfterOurAbort : "already gone (completed or aborted elsewhere)"
+        return .final(record(current, .gone, note: note), nil)
+      case .abortedOrGone:
+        return .final(
+          record(
+            current, .gone,
+            note:
+              "aborted-or-gone: the abort was retried after a lost answer and then found no such upload (aborted by the first try, or completed elsewhere)"
+          ), nil)
+      case .changed(let why): return .final(record(current, .skippedRecheck, note: why), nil)
+      }
+    } catch {
+      let failed = record(current, .failed, note: "abort failed: \(error.message)")
+      guard error.kind == .retryable else { return .final(failed, error) }
+      var retry = candidate
+      retry.abortSent = true
+      return .again(retry, failed, error)
+    }
+  }
+
+  func record(_ candidate: Candidate, _ outcome: Outcome, note: String? = nil) -> UploadRecord {
+    UploadRecord(
+      upload: candidate.upload, ageSeconds: candidate.decision.ageSeconds, idleSeconds: candidate.decision.idleSeconds,
+      parts: candidate.parts?.count, bytes: candidate.parts?.bytes, rule: candidate.rule.name, decision: .abort,
+      outcome: outcome, reason: note.map { "\(candidate.decision.reason); \($0)" } ?? candidate.decision.reason)
+  }
+
+  /// Counts, logs and emits one final record.
+  func finish(_ record: UploadRecord, into tally: inout CycleSummary, error: ProviderError? = nil) async {
+    tally.count(record)
+    if let error, let kind = error.errorKind {
+      tally.noteError(error.description, target: record.upload.target, kind: kind)
+    }
+    log(record)
+    await sink.emit(record)
+  }
+
+  func log(_ record: UploadRecord) {
+    // Kept uploads are most of a large scan and log nothing: build no metadata for them.
+    guard !options.listOnly, record.outcome != .kept else { return }
+    var metadata: Logger.Metadata = [
+      "target": "\(record.upload.target)", "bucket": "\(record.upload.bucket)", "key": "\(record.upload.key)",
+      "upload_id": "\(record.upload.uploadID)", "age_seconds": "\(record.ageSeconds)", "reason": "\(record.reason)",
+    ]
+    if let rule = record.rule { metadata["rule"] = "\(rule)" }
+    if let bytes = record.bytes { metadata["bytes"] = "\(bytes)" }
+    switch record.outcome {
+    case .reported:
+      metadata["action"] = "report"
+      metadata["message_id"] = "\(ReaperEvent.uploadReported.messageID)"
+      logger.notice("upload reported stale: \(record.upload.key)", metadata: metadata)
+    case .logged:
+      metadata["action"] = "log"
+      logger.info("upload stale: \(record.upload.key)", metadata: metadata)
+    case .aborted:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.uploadAborted.messageID)"
+      logger.notice("upload aborted: \(record.upload.key)", metadata: metadata)
+    case .failed where record.decision == .abort:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.abortFailed.messageID)"
+      logger.error("abort failed: \(record.upload.key)", metadata: metadata)
+    case .wouldAbort, .skippedRecheck, .gone:
+      metadata["action"] = "abort"
+      logger.info("upload not aborted (\(record.outcome.rawValue)): \(record.upload.key)", metadata: metadata)
+    case .failed:
+      logger.warning("upload could not be decided: \(record.upload.key)", metadata: metadata)
+    case .kept:
+      break
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import ReaperConfig
+import ReaperCore
+import ReaperProviders
+
+extension Cycle {
+  // MARK: deciding
+
+  /// Decides a page of uploads in order. Parts are listed for every upload a rule selects and is old enough to
+  /// be stale, so reports can say what stale uploads hold, and for every upload in list mode or with
+  /// `account_all`; those requests run concurrently, at most `concurrency` at a time.
+  func evaluate(
+    _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
+  ) async -> [(Evaluation, doubt: String?)] {
+    var results = [(Evaluation, doubt: String?)?](repeating: nil, count: uploads.count)
+    let limit = config.daemon.concurrency
+    await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
+      var inFlight = 0
+      for (index, upload) in uploads.enumerated() {
+        let selection = rules.select(key: upload.key)
+        if !options.listOnly, let other = upload.otherKeyReading,
+          rules.select(key: other).selectedRuleName != selection.selectedRuleName
+        {
+          let reason =
+            "key ambiguous: the server did not say whether it URL-encoded keys, and the rules treat \"\(upload.key)\" and \"\(other)\" differently"
+          let record = UploadRecord(
+            upload: upload, ageSeconds: Int64(now.timeIntervalSince(upload.initiated).rounded(.down)), idleSeconds: nil,
+            parts: nil, bytes: nil, rule: selection.rule?.name, decision: .keep, outcome: .kept, reason: reason)
+          results[index] = (.done(record), reason)
+          continue
+        }
+        let needsParts =
+          options.listParts
+          && (options.listOnly || config.daemon.accountAll
+            || Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety))
+        // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
+        // are recorded would-abort when the aborts do not start.
+        guard needsParts, !stopping else {
+          results[index] = (decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset), nil)
+          continue
+        }
+        if inFlight >= limit, let (finished, evaluation) = await group.next() {
+          results[finished] = evaluation
+          inFlight -= 1
+        }
+        group.addTask {
+          do throws(ProviderError) {
+            let parts = try await provider.partsSummary(of: upload)
+            options.progress()
+            let evaluation = decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset)
+            return (index, (evaluation, parts.doubt(initiated: upload.initiated).map { "\($0); decided without it" }))
+          } catch {
+            let record = partsFailure(upload, selection: selection, error: error, now: now)
+            return (index, (.partsFailed(record, error), nil))
+          }
+        }
+        inFlight += 1
+      }
+      for await (finished, evaluation) in group { results[finished] = evaluation }
+    }
+    return results.map { $0! }
+  }
+
+  func decide(
+    _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval
+  ) -> Evaluation {
+    let decision = Policy.decide(upload: upload, parts: parts, now: now, selection: selection, safety: config.safety)
+    if options.listOnly {
+      return .done(
+        UploadRecord(
+          upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
+          bytes: parts?.bytes, rule: nil, decision: .keep, outcome: .kept, reason: "listed"))
+    }
+    if decision.kind == .abort, case .selected(let rule) = selection, rule.action == .abort {
+      return .candidate(
+        Candidate(upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset))
+    }
+    return .done(
+      UploadRecord(
+        upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
+        bytes: parts?.bytes, rule: decision.ruleName, decision: decision.kind == .abort ? .keep : decision.kind,
+        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason))
+  }
+
+  func partsFailure(_ upload: Upload, selection: RuleSet.Selection, error: ProviderError, now: Date) -> UploadRecord {
+    let age = Int64(now.timeIntervalSince(upload.initiated).rounded(.down))
+    let gone = error.kind == .gone
+    return UploadRecord(
+      upload: upload, ageSeconds: age, idleSeconds: nil, parts: nil, bytes: nil, rule: selection.rule?.name,
+      decision: .keep, outcome: gone ? .gone : .failed,
+      reason: gone
+        ? "gone while its parts were listed (completed or aborted elsewhere)" : "listing parts failed: \(error)")
+  }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+public struct CycleOptions: Sendable {
+  /// What a cycle is for. Only these combinations exist: a list decides nothing, so it cannot be a dry run.
+  public enum Mode: Sendable, Equatable {
+    /// Decide every upload and carry out what the rules and guards allow.
+    case scan
+    /// Decide every upload and abort nothing, whatever the rules and config say (`scan --dry-run`).
+    case dryRun
+    /// Uploads with age, idle time, parts and bytes; no decisions, no actions. `parts: false` is
+    /// `list --no-parts`: no parts requests at all.
+    case list(parts: Bool)
+  }
+
+  public var mode: Mode
+  public var targetFilter: String?
+  public var hostClock: @Sendable () -> Date = { Date() }
+  /// Called whenever a request completes: a page, a parts listing, an abort. The daemon's watchdog pings
+  /// only while this keeps being called.
+  public var progress: @Sendable () -> Void = {}
+  /// Once true, no new page is fetched and no new abort started; in-flight work finishes.
+  public var shouldStop: @Sendable () -> Bool = { false }
+
+  public init(mode: Mode = .scan, targetFilter: String? = nil) {
+    self.mode = mode
+    self.targetFilter = targetFilter
+  }
+
+  var listOnly: Bool {
+    if case .list = mode { return true }
+    return false
+  }
+
+  var listParts: Bool { mode != .list(parts: false) }
+}
