@@ -134,6 +134,9 @@ public struct Cycle: Sendable {
       return tally
     }
     var candidates: [Candidate] = []
+    /// Which uploads are candidates, by bucket and upload id: a listing that serves one twice is not to be trusted,
+    /// and two abort tasks for one upload would race each other (one PDS delete can follow the other's re-read).
+    var candidateIDs: Set<String> = []
     var candidateCount = 0
     let budget = config.safety.maxAbortsPerCycle
     var skewNoted = false
@@ -209,7 +212,19 @@ public struct Cycle: Sendable {
               if let kind = error.errorKind { tally.noteError(error.description, target: target.name, kind: kind) }
             case .candidate(let candidate):
               candidateCount += 1
-              if candidates.count < budget {
+              let id = candidate.upload.bucket + "\u{0}" + candidate.upload.uploadID
+              if !candidateIDs.insert(id).inserted {
+                let note = "listed twice in this cycle: the listing is not to be trusted"
+                if let first = candidates.firstIndex(where: {
+                  $0.upload.bucket == candidate.upload.bucket && $0.upload.uploadID == candidate.upload.uploadID
+                }) {
+                  await finish(record(candidates.remove(at: first), .wouldAbort, note: note), into: &tally)
+                }
+                await finish(record(candidate, .wouldAbort, note: note), into: &tally)
+                tally.noteError(
+                  "target \(target.name), bucket \(bucket): upload \(candidate.upload.uploadID) (\(candidate.upload.key)) \(note)",
+                  target: target.name, kind: .inconsistentResponse)
+              } else if candidates.count < budget {
                 candidates.append(candidate)
               } else {
                 await finish(
@@ -271,6 +286,42 @@ public struct Cycle: Sendable {
     ]
     if let bucket { metadata["bucket"] = "\(bucket)" }
     logger.error("target failed: \(message)", metadata: metadata)
+  }
+
+  /// Logs one final record. Its journal entry carries this file as CODE_FILE, which operators may filter on.
+  func log(_ record: UploadRecord) {
+    // Kept uploads are most of a large scan and log nothing: build no metadata for them.
+    guard !options.listOnly, record.outcome != .kept else { return }
+    var metadata: Logger.Metadata = [
+      "target": "\(record.upload.target)", "bucket": "\(record.upload.bucket)", "key": "\(record.upload.key)",
+      "upload_id": "\(record.upload.uploadID)", "age_seconds": "\(record.ageSeconds)", "reason": "\(record.reason)",
+    ]
+    if let rule = record.rule { metadata["rule"] = "\(rule)" }
+    if let bytes = record.bytes { metadata["bytes"] = "\(bytes)" }
+    switch record.outcome {
+    case .reported:
+      metadata["action"] = "report"
+      metadata["message_id"] = "\(ReaperEvent.uploadReported.messageID)"
+      logger.notice("upload reported stale: \(record.upload.key)", metadata: metadata)
+    case .logged:
+      metadata["action"] = "log"
+      logger.info("upload stale: \(record.upload.key)", metadata: metadata)
+    case .aborted:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.uploadAborted.messageID)"
+      logger.notice("upload aborted: \(record.upload.key)", metadata: metadata)
+    case .failed where record.decision == .abort:
+      metadata["action"] = "abort"
+      metadata["message_id"] = "\(ReaperEvent.abortFailed.messageID)"
+      logger.error("abort failed: \(record.upload.key)", metadata: metadata)
+    case .wouldAbort, .skippedRecheck, .gone:
+      metadata["action"] = "abort"
+      logger.info("upload not aborted (\(record.outcome.rawValue)): \(record.upload.key)", metadata: metadata)
+    case .failed:
+      logger.warning("upload could not be decided: \(record.upload.key)", metadata: metadata)
+    case .kept:
+      break
+    }
   }
 }
 

@@ -154,39 +154,4 @@ extension Cycle {
     log(record)
     await sink.emit(record)
   }
-
-  func log(_ record: UploadRecord) {
-    // Kept uploads are most of a large scan and log nothing: build no metadata for them.
-    guard !options.listOnly, record.outcome != .kept else { return }
-    var metadata: Logger.Metadata = [
-      "target": "\(record.upload.target)", "bucket": "\(record.upload.bucket)", "key": "\(record.upload.key)",
-      "upload_id": "\(record.upload.uploadID)", "age_seconds": "\(record.ageSeconds)", "reason": "\(record.reason)",
-    ]
-    if let rule = record.rule { metadata["rule"] = "\(rule)" }
-    if let bytes = record.bytes { metadata["bytes"] = "\(bytes)" }
-    switch record.outcome {
-    case .reported:
-      metadata["action"] = "report"
-      metadata["message_id"] = "\(ReaperEvent.uploadReported.messageID)"
-      logger.notice("upload reported stale: \(record.upload.key)", metadata: metadata)
-    case .logged:
-      metadata["action"] = "log"
-      logger.info("upload stale: \(record.upload.key)", metadata: metadata)
-    case .aborted:
-      metadata["action"] = "abort"
-      metadata["message_id"] = "\(ReaperEvent.uploadAborted.messageID)"
-      logger.notice("upload aborted: \(record.upload.key)", metadata: metadata)
-    case .failed where record.decision == .abort:
-      metadata["action"] = "abort"
-      metadata["message_id"] = "\(ReaperEvent.abortFailed.messageID)"
-      logger.error("abort failed: \(record.upload.key)", metadata: metadata)
-    case .wouldAbort, .skippedRecheck, .gone:
-      metadata["action"] = "abort"
-      logger.info("upload not aborted (\(record.outcome.rawValue)): \(record.upload.key)", metadata: metadata)
-    case .failed:
-      logger.warning("upload could not be decided: \(record.upload.key)", metadata: metadata)
-    case .kept:
-      break
-    }
-  }
 }
