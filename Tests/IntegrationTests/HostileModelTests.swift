@@ -146,7 +146,7 @@ enum HostileSeeds {
 @Suite("Hostile servers: no false abort, judged by a model of the true state")
 struct HostileModelTests {
   /// Seeds that once broke an invariant; they replay before every fixed batch.
-  static let regressionSeeds: [UInt64] = [2, 3, 4, 8, 23, 44, 55, 56]
+  static let regressionSeeds: [UInt64] = [2, 3, 4, 8, 20, 23, 44, 55, 56, 400, 746]
 
   /// Lies the engine is known not to withstand yet. Their cases still run alone, with failures shown as known
   /// issues, and the mixed batch leaves them out. Empty: every lie is held to the invariants.
