@@ -53,12 +53,13 @@ struct FailClosedCycleTests {
     }
   }
 
-  /// One request in seven answered 503: the re-check's listing and the abort are retried (the abort is
-  /// idempotent), and what outlasts the transport's tries gets a second round, so exactly the stale set goes.
+  /// One request in seven answered 503 SlowDown: the re-check's listing is retried by the transport, the abort by
+  /// the cycle after a fresh re-check, so exactly the stale set goes.
   @Test func transientFaultsLeaveNoStaleUploadBehind() async throws {
     let bucket = CycleTests.mixedBucket("c-1", stale: 80, fresh: 80)
     try await SandboxHarness.with([bucket]) { harness in
-      harness.store.updateFaults { $0.errorRate = 1.0 / 7.0 }
+      // Every seventh request, deterministically, so the test cannot pass or fail by luck.
+      harness.store.hostility = SandboxHostility(lies: [.slowDown], rate: 1)
       let config = CycleTests.config(harness, buckets: ["c-1"], rules: [CycleTests.rule("old")])
       let (summary, _) = await CycleTests.run(config, harness: harness)
       let expected = Set((0..<80).map { "c-1-old-\($0)" })
