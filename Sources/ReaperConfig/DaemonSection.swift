@@ -29,7 +29,7 @@ extension ConfigValidator {
     if let cycleTimeout, cycleTimeout.seconds < 10 {
       report(at(section, "cycle_timeout"), "daemon.cycle_timeout", "\(cycleTimeout) is too short: use at least 10s")
     }
-    let maxPages = integer(section, "max_pages_per_bucket", range: 1...10_000_000) ?? 100_000
+    let maxPages = integer(section, "max_pages_per_bucket", range: 1...10_000_000) ?? PageLimit.defaultMaximumPages
     var shard = Shard.whole
     if let text = string(section, "shard") {
       if let parsed = Shard(parsing: text) {

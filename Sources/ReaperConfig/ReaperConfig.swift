@@ -25,7 +25,7 @@ public struct DaemonSettings: Sendable, Hashable {
   /// A cycle still running after this stops listing and aborts nothing more.
   public var cycleTimeout: TimeSpan = TimeSpan(seconds: 3600, leadingUnit: .hours)
   /// A bucket walk that needs more pages than this ends with an error (a server paging in circles).
-  public var maxPagesPerBucket = 100_000
+  public var maxPagesPerBucket = PageLimit.defaultMaximumPages
   /// Which of n hosts this is; each scans only its share of the (target, bucket) pairs.
   public var shard = Shard.whole
   /// How many cycle reports `state_dir` keeps.

@@ -4,7 +4,9 @@ import ReaperProviders
 
 /// The provider for each kind of target, over one shared HTTP transport.
 public enum Providers {
-  public static func maker(transport: HTTPTransport, maximumPages: Int = 100_000) -> ProviderMaker {
+  public static func maker(
+    transport: HTTPTransport, maximumPages: Int = PageLimit.defaultMaximumPages
+  ) -> ProviderMaker {
     { target, credentials in
       switch target.provider {
       case .cdcs:

@@ -138,7 +138,7 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
   let source: Source
 
   public init(
-    maximumPages: Int = 100_000, stalled: @escaping @Sendable (_ marker: String) -> ProviderError,
+    maximumPages: Int = PageLimit.defaultMaximumPages, stalled: @escaping @Sendable (_ marker: String) -> ProviderError,
     fetch: @escaping Fetch
   ) {
     source = .chain(fetch: fetch, maximumPages: maximumPages, stalled: stalled)

@@ -6,14 +6,7 @@ import ReaperCore
 /// in any case; numbers as strings; `UploadId` or `UploadID`; a lone `Upload` object instead of an array;
 /// `Initiated` as zone-less ctime (read in the target's zone), RFC 3339 or RFC 1123; URL-encoded keys and markers.
 public enum CDCSDecoder {
-  public struct Entry: Sendable, Equatable {
-    public var key: String
-    public var uploadID: String
-    public var initiated: Date
-    /// The key as sent, when the server did not say whether it URL-encoded keys and decoding changed it: a second
-    /// reading of the same key, which the rules must not tell apart for the upload to be acted on.
-    public var otherReading: String? = nil
-  }
+  public typealias Entry = UploadEntry
 
   public struct ListPage: Sendable {
     public var coffer: String?
@@ -35,10 +28,7 @@ public enum CDCSDecoder {
     public var uploadID: String? = nil
   }
 
-  public struct Failure: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
-  }
+  public typealias Failure = WireFailure
 
   public static func decodeList(_ bytes: [UInt8], zone: Zone) throws(Failure) -> ListPage {
     guard BodySniffer.kind(bytes) == .json else {

@@ -78,10 +78,7 @@ public enum PDSDecoder {
     public var parallelUpload: Bool?
   }
 
-  public struct Failure: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
-  }
+  public typealias Failure = WireFailure
 
   public static func decodeList(_ bytes: [UInt8]) throws(Failure) -> ListPage {
     let root = try object(bytes, what: "file/list")

@@ -3,14 +3,7 @@ import ReaperCore
 
 /// Streaming decoders for S3's XML: events in, a page of values out; no document tree.
 public enum S3Decoder {
-  public struct Entry: Sendable, Equatable {
-    public var key: String
-    public var uploadID: String
-    public var initiated: Date
-    /// The key as sent, when the server did not say whether it URL-encoded keys and decoding changed it: a second
-    /// reading of the same key, which the rules must not tell apart for the upload to be acted on.
-    public var otherReading: String? = nil
-  }
+  public typealias Entry = UploadEntry
 
   public struct ListPage: Sendable {
     /// The bucket the server says it listed, when it says.
@@ -32,10 +25,7 @@ public enum S3Decoder {
     public var nextMarker: String?
   }
 
-  public struct Failure: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
-  }
+  public typealias Failure = WireFailure
 
   /// - Parameter zone: where the server writes a stamp with no offset (the target's `timezone`, when set). S3 stamps
   ///   carry `Z`; without a configured zone a zone-less one is unreadable rather than guessed to be UTC.

@@ -5,27 +5,20 @@ import ReaperCore
 
 /// Tencent CDCS coffers. ListMultipartUploads answers in JSON (whatever Content-Type says), with the quirks
 /// listed in `CDCSDecoder`; requests carry the COS q-sign signature.
-public struct CDCSProvider: UploadProvider {
-  public let target: Target
-  let transport: HTTPTransport
-  let credentials: Credentials
-  let pageSize: Int
-  let maximumPages: Int
-  let clock: @Sendable () -> Date
+public struct CDCSProvider: PlumbedProvider {
+  let plumbing: ProviderPlumbing
+  public var target: Target { plumbing.target }
 
   public static let requestIDHeader = "x-cdcs-request-id"
   static let goneCodes: Set<String> = ["NoSuchUpload", "MultipartNotExists", "NoSuchKey"]
 
   public init(
     target: Target, credentials: Credentials, transport: HTTPTransport, pageSize: Int = 1000,
-    maximumPages: Int = 100_000, clock: @escaping @Sendable () -> Date = { Date() }
+    maximumPages: Int = PageLimit.defaultMaximumPages, clock: @escaping @Sendable () -> Date = { Date() }
   ) {
-    self.target = target
-    self.credentials = credentials
-    self.transport = transport
-    self.pageSize = max(1, min(1000, pageSize))
-    self.maximumPages = maximumPages
-    self.clock = clock
+    plumbing = ProviderPlumbing(
+      target: target, credentials: credentials, transport: transport, pageSize: pageSize, largestPage: 1000,
+      maximumPages: maximumPages, clock: clock)
   }
 
   public func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
@@ -35,11 +28,8 @@ public struct CDCSProvider: UploadProvider {
       if !prefix.isEmpty { parameters.append(("prefix", prefix)) }
       if let marker { parameters.append(("upload-id-marker", marker)) }
       let (reply, context) = try await send(.GET, bucket: bucket, upload: nil, parameters: parameters, gone: [])
-      let page: CDCSDecoder.ListPage
-      do throws(CDCSDecoder.Failure) {
-        page = try CDCSDecoder.decodeList(reply.body, zone: target.zone)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
+      let page = try context.decode(reply) { body throws(WireFailure) in
+        try CDCSDecoder.decodeList(body, zone: target.zone)
       }
       try Echo.check("coffer", asked: bucket, answered: page.coffer, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
@@ -75,11 +65,8 @@ public struct CDCSProvider: UploadProvider {
       if let marker { parameters.append(("part-number-marker", marker)) }
       let (reply, context) = try await send(
         .GET, bucket: address.bucket, upload: address, parameters: parameters, gone: Self.goneCodes)
-      let page: CDCSDecoder.PartsPage
-      do throws(CDCSDecoder.Failure) {
-        page = try CDCSDecoder.decodeParts(reply.body, zone: target.zone)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
+      let page = try context.decode(reply) { body throws(WireFailure) in
+        try CDCSDecoder.decodeParts(body, zone: target.zone)
       }
       try Echo.check(page, asked: address, context: context, status: reply.status)
       if page.isTruncated, page.nextMarker?.isEmpty ?? true {
@@ -104,11 +91,7 @@ public struct CDCSProvider: UploadProvider {
   }
 
   private func stalledError(bucket: String, what: String) -> @Sendable (String) -> ProviderError {
-    { [target] marker in
-      ProviderError(
-        kind: .malformedResponse, target: target.name, bucket: bucket, request: "GET /\(bucket)",
-        message: "\(what) \"\(marker)\" did not advance: the server repeated a page; stopping this walk")
-    }
+    stalledError(bucket: bucket, request: "GET /\(bucket)") { marker in "\(what) \"\(marker)\"" }
   }
 
   /// Signs and sends one request; errors carry the method and path, never the signature.
@@ -118,9 +101,7 @@ public struct CDCSProvider: UploadProvider {
     retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
     let path = "/" + bucket + (upload.map { "/" + $0.key } ?? "")
-    let query = parameters.map { name, value in
-      value.isEmpty && name == "uploads" ? name : "\(URLEncoding.encode(name))=\(URLEncoding.encode(value))"
-    }.joined(separator: "&")
+    let query = Query.join(parameters)
     let encodedPath = URLEncoding.encode(path, keepSlash: true)
     let context = RequestContext(
       target: target.name, bucket: bucket, request: "\(method.rawValue) \(encodedPath)?\(query)")

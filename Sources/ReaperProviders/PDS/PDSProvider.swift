@@ -8,14 +8,11 @@ import Synchronization
 /// only a folder's direct children, so finding them is a walk over the drive's folders (`PDSWalk`). Its key is
 /// the file's path from the drive root, its bucket the drive id. Every call is a JSON `POST` with a Bearer
 /// access token, which comes from the credentials read at the start of each cycle.
-public struct PDSProvider: UploadProvider {
-  public let target: Target
-  let transport: HTTPTransport
-  let credentials: Credentials
-  /// Entries per listing request, 1 to 100 (the API's limit).
-  let pageSize: Int
-  /// Requests per drive walk, and pages per parts listing.
-  let maximumPages: Int
+public struct PDSProvider: PlumbedProvider {
+  /// Entries per listing request are 1 to 100 (the API's limit); `maximumPages` bounds the requests of a drive
+  /// walk, and the pages of a parts listing.
+  let plumbing: ProviderPlumbing
+  public var target: Target { plumbing.target }
   /// Folders nested deeper than this end the walk: a server whose tree loops through ids it never repeats
   /// must not hold the walk, or the memory of its stack.
   let maximumDepth: Int
@@ -28,13 +25,11 @@ public struct PDSProvider: UploadProvider {
 
   public init(
     target: Target, credentials: Credentials, transport: HTTPTransport, pageSize: Int = 100,
-    maximumPages: Int = 100_000, maximumDepth: Int = 1000
+    maximumPages: Int = PageLimit.defaultMaximumPages, maximumDepth: Int = 1000
   ) {
-    self.target = target
-    self.credentials = credentials
-    self.transport = transport
-    self.pageSize = max(1, min(100, pageSize))
-    self.maximumPages = max(1, maximumPages)
+    plumbing = ProviderPlumbing(
+      target: target, credentials: credentials, transport: transport, pageSize: pageSize, largestPage: 100,
+      maximumPages: max(1, maximumPages))
     self.maximumDepth = max(1, maximumDepth)
   }
 
@@ -49,35 +44,26 @@ public struct PDSProvider: UploadProvider {
 
   public func parts(of upload: Upload) -> Pages<PartPage> {
     let request = "POST /v2/file/list_uploaded_parts \(upload.key)"
-    let stalled: @Sendable (String) -> ProviderError = { [target] marker in
-      ProviderError(
-        kind: .malformedResponse, target: target.name, bucket: upload.bucket, request: request,
-        message:
-          "next_part_number_marker \"\(PartMarkerCodec.shown(marker))\" did not advance: the server repeated a page; stopping"
-      )
+    let stalled = stalledError(bucket: upload.bucket, request: request, stopping: "stopping") { marker in
+      "next_part_number_marker \"\(PartMarkerCodec.shown(marker))\""
     }
     return Pages(maximumPages: maximumPages, stalled: stalled) {
       (marker: String?) async throws(ProviderError) -> (PartPage, next: String?) in
       let fileID = try fileID(of: upload, request: request)
-      _ = try address(of: upload, keyInPath: false, request: request)
+      let address = try address(of: upload, keyInPath: false, request: request)
       var fields: [(String, PDSField)] = [
-        ("drive_id", .string(upload.bucket)), ("file_id", .string(fileID)), ("upload_id", .string(upload.uploadID)),
+        ("drive_id", .string(address.bucket)), ("file_id", .string(fileID)), ("upload_id", .string(address.uploadID)),
         ("limit", .integer(Int64(pageSize))),
       ]
       if let marker { fields.append(("part_number_marker", PartMarkerCodec.field(marker))) }
       let (reply, context) = try await post(
-        "/v2/file/list_uploaded_parts", bucket: upload.bucket, subject: upload.key, fields: fields,
+        "/v2/file/list_uploaded_parts", bucket: address.bucket, subject: address.key, fields: fields,
         gone: Self.goneCodes)
-      let page: PDSDecoder.PartsPage
-      do throws(PDSDecoder.Failure) {
-        page = try PDSDecoder.decodeParts(reply.body)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
-      }
+      let page = try context.decode(reply, PDSDecoder.decodeParts)
       try Echo.check(
-        "upload id", asked: upload.uploadID, answered: page.uploadID, context: context, status: reply.status)
+        "upload id", asked: address.uploadID, answered: page.uploadID, context: context, status: reply.status)
       try Echo.check("file id", asked: fileID, answered: page.fileID, context: context, status: reply.status)
-      try Echo.check("drive", asked: upload.bucket, answered: page.driveID, context: context, status: reply.status)
+      try Echo.check("drive", asked: address.bucket, answered: page.driveID, context: context, status: reply.status)
       return (PartPage(parts: page.parts), page.nextMarker.map(PartMarkerCodec.encode))
     }
   }
@@ -89,8 +75,8 @@ public struct PDSProvider: UploadProvider {
   public func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult {
     let request = "POST /v2/file/delete \(upload.key)"
     let fileID = try fileID(of: upload, request: request)
-    _ = try address(of: upload, keyInPath: false, request: request)
-    let identity: [(String, PDSField)] = [("drive_id", .string(upload.bucket)), ("file_id", .string(fileID))]
+    let address = try address(of: upload, keyInPath: false, request: request)
+    let identity: [(String, PDSField)] = [("drive_id", .string(address.bucket)), ("file_id", .string(fileID))]
     var attempt = 0
     while true {
       attempt += 1
@@ -98,12 +84,8 @@ public struct PDSProvider: UploadProvider {
       let file: PDSDecoder.Item
       do throws(ProviderError) {
         let (reply, context) = try await post(
-          "/v2/file/get", bucket: upload.bucket, subject: upload.key, fields: identity, gone: ["NotFound.File"])
-        do throws(PDSDecoder.Failure) {
-          file = try PDSDecoder.decodeFile(reply.body)
-        } catch {
-          throw context.error(.malformedResponse, error.description, status: reply.status)
-        }
+          "/v2/file/get", bucket: address.bucket, subject: address.key, fields: identity, gone: ["NotFound.File"])
+        file = try context.decode(reply, PDSDecoder.decodeFile)
       } catch  where error.kind == .gone {
         return earlierDeleteFailed ? .abortedOrGone : .gone
       }
@@ -111,7 +93,7 @@ public struct PDSProvider: UploadProvider {
       do {
         // An uploading file has no content worth recovering, so it skips the recycle bin.
         _ = try await post(
-          "/v2/file/delete", bucket: upload.bucket, subject: upload.key,
+          "/v2/file/delete", bucket: address.bucket, subject: address.key,
           fields: identity + [("permanently", .boolean(true))], gone: ["NotFound.File"], retry: .never)
         return .aborted
       } catch  where error.kind == .gone {
@@ -196,11 +178,7 @@ public struct PDSProvider: UploadProvider {
     let (reply, context) = try await post(
       "/v2/file/list", bucket: drive, subject: "\(shown) (\(uploading ? "uploading files" : "folders"))",
       fields: fields, gone: folder.isRoot ? [] : ["NotFound.File"])
-    do throws(PDSDecoder.Failure) {
-      return (try PDSDecoder.decodeList(reply.body), reply.date)
-    } catch {
-      throw context.error(.malformedResponse, error.description, status: reply.status)
-    }
+    return (try context.decode(reply, PDSDecoder.decodeList), reply.date)
   }
 
   /// Sends one call. Errors carry the path and the file or folder concerned, never the token or a body.

@@ -4,27 +4,20 @@ import ReaperConfig
 import ReaperCore
 
 /// Any S3-compatible store (AWS, Ceph RGW, MinIO, COS and OSS in S3 mode), signed with SigV4.
-public struct S3Provider: UploadProvider {
-  public let target: Target
-  let transport: HTTPTransport
-  let credentials: Credentials
-  let pageSize: Int
-  let maximumPages: Int
-  let clock: @Sendable () -> Date
+public struct S3Provider: PlumbedProvider {
+  let plumbing: ProviderPlumbing
+  public var target: Target { plumbing.target }
 
   static let goneCodes: Set<String> = ["NoSuchUpload", "NoSuchKey"]
   static let requestIDHeader = "x-amz-request-id"
 
   public init(
     target: Target, credentials: Credentials, transport: HTTPTransport, pageSize: Int = 1000,
-    maximumPages: Int = 100_000, clock: @escaping @Sendable () -> Date = { Date() }
+    maximumPages: Int = PageLimit.defaultMaximumPages, clock: @escaping @Sendable () -> Date = { Date() }
   ) {
-    self.target = target
-    self.credentials = credentials
-    self.transport = transport
-    self.pageSize = max(1, min(1000, pageSize))
-    self.maximumPages = maximumPages
-    self.clock = clock
+    plumbing = ProviderPlumbing(
+      target: target, credentials: credentials, transport: transport, pageSize: pageSize, largestPage: 1000,
+      maximumPages: maximumPages, clock: clock)
   }
 
   public func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
@@ -38,11 +31,8 @@ public struct S3Provider: UploadProvider {
         query.append(("upload-id-marker", uploadID))
       }
       let (reply, context) = try await send(.GET, bucket: bucket, upload: nil, query: query, gone: [])
-      let page: S3Decoder.ListPage
-      do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeList(reply.body, zone: target.zoneConfigured ? target.zone : nil)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
+      let page = try context.decode(reply) { body throws(WireFailure) in
+        try S3Decoder.decodeList(body, zone: target.zoneConfigured ? target.zone : nil)
       }
       try Echo.check("bucket", asked: bucket, answered: page.bucket, context: context, status: reply.status)
       var next: String?
@@ -79,11 +69,8 @@ public struct S3Provider: UploadProvider {
       if let marker { query.append(("part-number-marker", marker)) }
       let (reply, context) = try await send(
         .GET, bucket: address.bucket, upload: address, query: query, gone: Self.goneCodes)
-      let page: S3Decoder.PartsPage
-      do throws(S3Decoder.Failure) {
-        page = try S3Decoder.decodeParts(reply.body, zone: target.zoneConfigured ? target.zone : nil)
-      } catch {
-        throw context.error(.malformedResponse, error.description, status: reply.status)
+      let page = try context.decode(reply) { body throws(WireFailure) in
+        try S3Decoder.decodeParts(body, zone: target.zoneConfigured ? target.zone : nil)
       }
       // Every S3 server echoes the upload id; an answer without one may be about anything.
       guard page.uploadID != nil else {
@@ -113,12 +100,8 @@ public struct S3Provider: UploadProvider {
   }
 
   private func stalledError(bucket: String) -> @Sendable (String) -> ProviderError {
-    { [target] marker in
-      let shown =
-        S3Marker.split(marker).map { "key-marker \"\($0.key)\", upload-id-marker \"\($0.uploadID)\"" } ?? marker
-      return ProviderError(
-        kind: .malformedResponse, target: target.name, bucket: bucket, request: "GET /\(bucket)?uploads",
-        message: "\(shown) did not advance: the server repeated a page; stopping this walk")
+    stalledError(bucket: bucket, request: "GET /\(bucket)?uploads") { marker in
+      S3Marker.split(marker).map { "key-marker \"\($0.key)\", upload-id-marker \"\($0.uploadID)\"" } ?? marker
     }
   }
 
@@ -139,9 +122,7 @@ public struct S3Provider: UploadProvider {
     retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
     let (host, base, path) = address(bucket: bucket, key: upload?.key)
-    let queryText = query.map { name, value in
-      value.isEmpty && name == "uploads" ? name : "\(URLEncoding.encode(name))=\(URLEncoding.encode(value))"
-    }.joined(separator: "&")
+    let queryText = Query.join(query)
     let encodedPath = URLEncoding.encode(path, keepSlash: true)
     let context = RequestContext(
       target: target.name, bucket: bucket, request: "\(method.rawValue) \(encodedPath)?\(queryText)")
