@@ -3,41 +3,6 @@ import ReaperCore
 import ReaperProviders
 import Synchronization
 
-public struct SandboxRequest: Sendable {
-  public var method: String
-  /// Path and query as sent, still percent-encoded.
-  public var uri: String
-  public var headers: [(String, String)]
-  public var body: [UInt8]
-
-  public init(method: String, uri: String, headers: [(String, String)], body: [UInt8] = []) {
-    self.method = method
-    self.uri = uri
-    self.headers = headers
-    self.body = body
-  }
-
-  func header(_ name: String) -> String? {
-    headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
-  }
-}
-
-public struct SandboxResponse: Sendable {
-  public enum Delivery: Sendable, Equatable {
-    case normal
-    /// Write part of the body, then drop the connection.
-    case resetMidBody
-    /// Never answer.
-    case hang
-  }
-
-  public var status: Int
-  public var headers: [(String, String)]
-  public var body: [UInt8]
-  public var delivery: Delivery = .normal
-  public var delayMilliseconds = 0
-}
-
 /// The sandbox's in-memory world and its request handling, apart from the network so tests can drive it.
 public final class SandboxStore: Sendable {
   struct State: Sendable {
@@ -159,6 +124,9 @@ public final class SandboxStore: Sendable {
         updated: max(now, upload.updated)))
   }
 
+  /// Everything the control API shows, read at once.
+  var snapshot: Snapshot { state.withLock { Snapshot($0) } }
+
   // MARK: requests
 
   public func handle(_ request: SandboxRequest) -> SandboxResponse {
@@ -170,7 +138,7 @@ public final class SandboxStore: Sendable {
       state.log.record(request)
       var response =
         path.hasPrefix("/v2/")
-        ? servePDS(request, path: path, state: &state) : serve(request, path: path, query: query, state: &state)
+        ? pdsServe(request, path: path, state: &state) : serve(request, path: path, query: query, state: &state)
       lieAboutTheDate(&response, state: state)
       response.delayMilliseconds = state.faults.latencyMilliseconds
       if state.faults.hang { response.delivery = .hang }
@@ -183,7 +151,7 @@ public final class SandboxStore: Sendable {
   ) -> SandboxResponse {
     let requestID = String(format: "sandbox-%08d", state.requestCounter)
     guard let decodedPath = URLEncoding.decode(path, plusIsSpace: false) else {
-      return error(400, "InvalidURI", "the path has a malformed %-escape", requestID: requestID, xml: false)
+      return cdcsError(400, "InvalidURI", "the path has a malformed %-escape", requestID: requestID, xml: false)
     }
     let trimmed = decodedPath.drop { $0 == "/" }
     let bucketName = String(trimmed.prefix { $0 != "/" })
@@ -193,7 +161,7 @@ public final class SandboxStore: Sendable {
     func fail(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
       speaksS3
         ? s3Error(status, code, message, requestID: requestID)
-        : error(status, code, message, requestID: requestID, xml: asXML)
+        : cdcsError(status, code, message, requestID: requestID, xml: asXML)
     }
 
     if let injected = injectedFault(&state, throttleCode: "SlowDown", fail: fail) { return injected }
@@ -202,28 +170,16 @@ public final class SandboxStore: Sendable {
       return fail(403, "AccessDenied", "missing Authorization")
     }
     if authorization.hasPrefix("AWS4-HMAC-SHA256 ") {
-      return serveS3(
+      return s3Serve(
         request, authorization: authorization, path: decodedPath, bucketName: bucketName, key: key, query: query,
         requestID: requestID, state: &state)
     }
     guard authorization.hasPrefix("q-sign-algorithm=") else {
       return fail(403, "AccessDenied", "unsupported Authorization scheme")
     }
-    if let problem = verify(request, authorization: authorization, path: decodedPath, query: query, state: state) {
-      state.log.rejectedSignatures += 1
-      return fail(403, problem.code, problem.message)
-    }
-    let contentType = state.buckets[bucketName]?.quirks.contentType ?? "application/json"
-    let dialect = Dialect(
-      fail: fail,
-      listUploads: { bucket, parameters, state in
-        self.listUploads(bucket, parameters: parameters, state: &state, requestID: requestID)
-      },
-      listParts: { bucket, upload, parameters, state in
-        self.listParts(bucket, upload: upload, parameters: parameters, state: &state)
-      },
-      headers: commonHeaders(requestID: requestID, contentType: contentType))
-    return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
+    return cdcsServe(
+      request, authorization: authorization, path: decodedPath, bucketName: bucketName, key: key, query: query,
+      requestID: requestID, state: &state)
   }
 
   /// Faults come before everything but routing, as a struggling front end would answer, in every dialect.
@@ -252,14 +208,14 @@ public final class SandboxStore: Sendable {
   }
 
   /// What differs between the CDCS and S3 dialects; the routing, counting and faults around it are shared.
-  private struct Dialect {
+  struct Dialect {
     let fail: (Int, String, String) -> SandboxResponse
     let listUploads: (SandboxBucket, [String: String], inout State) -> SandboxResponse
     let listParts: (SandboxBucket, SandboxUpload, [String: String], inout State) -> SandboxResponse
     let headers: [(String, String)]
   }
 
-  private func route(
+  func route(
     _ request: SandboxRequest, bucketName: String, key: String?, query: [(String, String)], dialect: Dialect,
     state: inout State
   ) -> SandboxResponse {
@@ -309,391 +265,6 @@ public final class SandboxStore: Sendable {
     }
     response.headers += dialect.headers
     return response
-  }
-
-  private func listUploads(
-    _ bucket: SandboxBucket, parameters: [String: String], state: inout State, requestID: String
-  ) -> SandboxResponse {
-    let quirks = bucket.quirks
-    let maxUploads: Int
-    if let text = parameters["max-uploads"] {
-      guard let value = Int(text), (1...1000).contains(value) else {
-        return error(
-          400, "InvalidArgument", "max-uploads must be an integer from 1 to 1000", requestID: requestID,
-          xml: quirks.errorsAsXML)
-      }
-      maxUploads = value
-    } else {
-      maxUploads = 1000
-    }
-    let encoding = parameters["encoding-type"]
-    if let encoding, encoding != "url" {
-      return error(400, "InvalidArgument", "encoding-type must be url", requestID: requestID, xml: quirks.errorsAsXML)
-    }
-    let prefix = parameters["prefix"] ?? ""
-    var marker = parameters["upload-id-marker"]
-    if marker != nil, state.faults.repeatFirstPageNext > 0 {
-      state.faults.repeatFirstPageNext -= 1
-      marker = nil
-    }
-    var start = bucket.firstIndex(keyAtLeast: prefix)
-    if let marker {
-      if let after = state.known[marker] {
-        start = max(start, bucket.firstIndex(after: after))
-      } else {
-        // An object-key marker, as the docs describe it: resume after every upload of that key.
-        start = max(start, bucket.firstIndex(keyAbove: marker))
-      }
-    }
-    let limit = min(maxUploads, quirks.pageLimit ?? maxUploads)
-    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
-    var truncated = more
-    var next = truncated ? (page.last?.uploadID ?? "") : ""
-    if truncated, state.faults.stallMarkers, let marker = parameters["upload-id-marker"] { next = marker }
-    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
-      (truncated, next) = (true, first.uploadID)
-    }
-    // The next marker is always the page's last upload: remember where it was, even once it is gone.
-    if let last = page.last { state.known[last.uploadID] = last }
-
-    let urlEncoded = encoding == "url"
-    func encode(_ text: String) -> String { urlEncoded ? URLEncoding.formEncode(text) : text }
-    let coffer = wireBucket(bucket.name, page: page, state: &state)
-    var json = "{\"Coffer\":\(JSONString.literal(coffer))"
-    if !quirks.encodingUnsaid { json += ",\"EncodingType\":\(JSONString.literal(encoding ?? ""))" }
-    json += ",\"UploadIdMarker\":\(JSONString.literal(encode(parameters["upload-id-marker"] ?? "")))"
-    json += ",\"IsTruncated\":" + (quirks.truncatedAsString ? "\"\(truncated)\"" : "\(truncated)")
-    json += ",\"NextUploadIdMarker\":\(JSONString.literal(encode(next)))"
-    json += ",\"Prefix\":\(JSONString.literal(encode(prefix)))"
-    json += ",\"MaxUploads\":" + (quirks.maxUploadsAsString ? "\"\(maxUploads)\"" : "\(maxUploads)")
-    let records = wireListing(page, dialect: .cdcs, state: &state).map {
-      Self.cdcsRecord($0, quirks: quirks, encode: encode)
-    }
-    if quirks.singleUploadAsObject, records.count == 1 {
-      json += ",\"Upload\":\(records[0])}"
-    } else {
-      json += ",\"Upload\":[\(records.joined(separator: ","))]}"
-    }
-    return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
-  }
-
-  private func listParts(
-    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String], state: inout State
-  )
-    -> SandboxResponse
-  {
-    let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? parameters["max-count"] ?? "1000") ?? 1000))
-    let after = Int(parameters["part-number-marker"] ?? parameters["marker"] ?? "0") ?? 0
-    let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
-    let page = remaining.prefix(maxParts)
-    let truncated = remaining.count > page.count
-    let next = page.last.map { "\($0.number)" } ?? ""
-    let wire = wireParts(of: upload, page: page, bucket: bucket.name, state: &state)
-    if bucket.quirks.partsAsXML {
-      var xml =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult><Bucket>\(XMLText.escape(wire.bucket))</Bucket>"
-      xml += "<Key>\(XMLText.escape(wire.key))</Key><UploadId>\(XMLText.escape(wire.uploadID))</UploadId>"
-      xml += "<MaxParts>\(maxParts)</MaxParts><IsTruncated>\(truncated)</IsTruncated><NextMarker>\(next)</NextMarker>"
-      for part in wire.parts {
-        xml += "<Part><PartNumber>\(part.number)</PartNumber>"
-        xml += Self.xmlField("LastModified", part.lastModified, Timestamp.formatRFC3339)
-        xml += "<ETag>\"\(Self.etag(part))\"</ETag><Size>\(part.size)</Size></Part>"
-      }
-      xml += "</ListPartsResult>"
-      return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
-    }
-    var json =
-      "{\"Coffer\":\(JSONString.literal(wire.bucket)),\"Key\":\(JSONString.literal(wire.key)),\"UploadId\":\(JSONString.literal(wire.uploadID))"
-    json += ",\"PartNumberMarker\":\"\(after)\",\"NextPartNumberMarker\":\"\(next)\",\"MaxParts\":\"\(maxParts)\""
-    json += ",\"IsTruncated\":\"\(truncated)\",\"Part\":["
-    json += wire.parts.map { part in
-      "{\"PartNumber\":\"\(part.number)\"," + Self.jsonField("LastModified", part.lastModified, Timestamp.formatRFC3339)
-        + "\"ETag\":\"\\\"\(Self.etag(part))\\\"\",\"Size\":\"\(part.size)\"}"
-    }.joined(separator: ",")
-    json += "]}"
-    return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
-  }
-
-  static func etag(_ part: SandboxPart) -> String {
-    String(format: "%016llx%016llx", UInt64(part.number) &* 0x9E37_79B9_7F4A_7C15, UInt64(bitPattern: part.size))
-  }
-
-  // MARK: the S3 dialect (path-style), from the same buckets
-
-  private func serveS3(
-    _ request: SandboxRequest, authorization: String, path: String, bucketName: String, key: String?,
-    query: [(String, String)], requestID: String, state: inout State
-  ) -> SandboxResponse {
-    func fail(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
-      s3Error(status, code, message, requestID: requestID)
-    }
-    if let problem = verifyS3(request, authorization: authorization, path: path, query: query, state: state) {
-      state.log.rejectedSignatures += 1
-      return fail(403, problem.code, problem.message)
-    }
-    state.log.lastSignedHeaders = SigV4Signer.parseAuthorization(authorization)?.signedHeaders ?? []
-    let dialect = Dialect(
-      fail: fail,
-      listUploads: { bucket, parameters, state in
-        self.listUploadsS3(bucket, parameters: parameters, state: &state, requestID: requestID)
-      },
-      listParts: { bucket, upload, parameters, state in
-        self.listPartsS3(bucket, upload: upload, parameters: parameters, state: &state)
-      },
-      headers: s3Headers(requestID: requestID))
-    return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
-  }
-
-  private func listUploadsS3(
-    _ bucket: SandboxBucket, parameters: [String: String], state: inout State, requestID: String
-  ) -> SandboxResponse {
-    let maxUploads = min(1000, max(1, Int(parameters["max-uploads"] ?? "1000") ?? 1000))
-    let encoding = parameters["encoding-type"]
-    let prefix = parameters["prefix"] ?? ""
-    var keyMarker = parameters["key-marker"]
-    var uploadIDMarker = parameters["upload-id-marker"]
-    if keyMarker != nil, state.faults.repeatFirstPageNext > 0 {
-      state.faults.repeatFirstPageNext -= 1
-      keyMarker = nil
-      uploadIDMarker = nil
-    }
-    var start = bucket.firstIndex(keyAtLeast: prefix)
-    if let keyMarker {
-      if let uploadIDMarker, let after = state.known[uploadIDMarker], after.key == keyMarker {
-        start = max(start, bucket.firstIndex(after: after))
-      } else {
-        // key-marker alone: the uploads of later keys only, as AWS documents.
-        start = max(start, bucket.firstIndex(keyAbove: keyMarker))
-      }
-    }
-    let limit = min(maxUploads, bucket.quirks.pageLimit ?? maxUploads)
-    let (page, more) = bucket.page(from: start, prefix: prefix, limit: limit)
-    var truncated = more
-    var nextKey = truncated ? page.last?.key ?? "" : ""
-    var nextID = truncated ? page.last?.uploadID ?? "" : ""
-    if let first = state.hostility.markerBackwards(page, truncated: truncated) {
-      (truncated, nextKey, nextID) = (true, first.key, first.uploadID)
-    }
-    if truncated, state.faults.stallMarkers, let keyMarker, let uploadIDMarker {
-      nextKey = keyMarker
-      nextID = uploadIDMarker
-    }
-    if let last = page.last { state.known[last.uploadID] = last }
-    let urlEncoded = encoding == "url"
-    func field(_ text: String) -> String { XMLText.escape(urlEncoded ? URLEncoding.formEncode(text) : text) }
-    var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-    xml += "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-    let echoed = wireBucket(bucket.name, page: page, state: &state)
-    xml += "<Bucket>\(XMLText.escape(echoed))</Bucket><KeyMarker>\(field(keyMarker ?? ""))</KeyMarker>"
-    xml += "<UploadIdMarker>\(XMLText.escape(uploadIDMarker ?? ""))</UploadIdMarker>"
-    xml +=
-      "<NextKeyMarker>\(field(nextKey))</NextKeyMarker><NextUploadIdMarker>\(XMLText.escape(nextID))</NextUploadIdMarker>"
-    if urlEncoded, !bucket.quirks.encodingUnsaid { xml += "<EncodingType>url</EncodingType>" }
-    xml +=
-      "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
-    for upload in wireListing(page, dialect: .s3, state: &state) {
-      xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
-      xml += "<Initiator><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Initiator>"
-      xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><StorageClass>STANDARD</StorageClass>"
-      xml += Self.xmlField("Initiated", upload.initiated, Self.iso8601Milliseconds) + "</Upload>"
-    }
-    xml += "</ListMultipartUploadsResult>"
-    return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
-  }
-
-  private func listPartsS3(
-    _ bucket: SandboxBucket, upload: SandboxUpload, parameters: [String: String], state: inout State
-  )
-    -> SandboxResponse
-  {
-    let maxParts = min(1000, max(1, Int(parameters["max-parts"] ?? "1000") ?? 1000))
-    let after = Int(parameters["part-number-marker"] ?? "0") ?? 0
-    let remaining = upload.parts.sorted { $0.number < $1.number }.filter { $0.number > after }
-    let page = remaining.prefix(maxParts)
-    let truncated = remaining.count > page.count
-    let wire = wireParts(of: upload, page: page, bucket: bucket.name, state: &state)
-    var xml =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-    xml += "<Bucket>\(XMLText.escape(wire.bucket))</Bucket><Key>\(XMLText.escape(wire.key))</Key>"
-    xml += "<UploadId>\(XMLText.escape(wire.uploadID))</UploadId><PartNumberMarker>\(after)</PartNumberMarker>"
-    xml += "<NextPartNumberMarker>\(page.last?.number ?? after)</NextPartNumberMarker><MaxParts>\(maxParts)</MaxParts>"
-    xml += "<IsTruncated>\(truncated)</IsTruncated>"
-    for part in wire.parts {
-      xml += "<Part><PartNumber>\(part.number)</PartNumber>"
-      xml += Self.xmlField("LastModified", part.lastModified, Self.iso8601Milliseconds)
-      xml += "<ETag>&quot;\(Self.etag(part))&quot;</ETag><Size>\(part.size)</Size></Part>"
-    }
-    xml += "</ListPartsResult>"
-    return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
-  }
-
-  /// `2017-01-18T16:12:38.000Z`, as S3 writes `Initiated`.
-  static func iso8601Milliseconds(_ date: Date) -> String {
-    Timestamp.formatRFC3339(date).replacingOccurrences(of: "Z", with: ".000Z")
-  }
-
-  private func s3Headers(requestID: String) -> [(String, String)] {
-    [
-      ("Content-Type", "application/xml"), ("Date", Timestamp.formatRFC1123(clock())), ("Server", "sandbox-s3"),
-      ("x-amz-request-id", requestID),
-    ]
-  }
-
-  private func s3Error(_ status: Int, _ code: String, _ message: String, requestID: String) -> SandboxResponse {
-    let body =
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(XMLText.escape(code))</Code><Message>\(XMLText.escape(message))</Message><RequestId>\(requestID)</RequestId></Error>"
-    return SandboxResponse(status: status, headers: s3Headers(requestID: requestID), body: Array(body.utf8))
-  }
-
-  private func verifyS3(
-    _ request: SandboxRequest, authorization: String, path: String, query: [(String, String)], state: State
-  ) -> (code: String, message: String)? {
-    guard let parsed = SigV4Signer.parseAuthorization(authorization) else {
-      return ("AuthorizationHeaderMalformed", "the Authorization header is malformed")
-    }
-    guard let secret = state.credentials[parsed.accessKey] else {
-      return ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    }
-    let scope = parsed.scope.split(separator: "/")
-    guard scope.count == 4, scope[2] == "s3", scope[3] == "aws4_request" else {
-      return ("AuthorizationHeaderMalformed", "the credential scope is malformed")
-    }
-    guard parsed.signedHeaders.contains("host"), parsed.signedHeaders.contains("x-amz-date"),
-      let amzDate = request.header("x-amz-date")
-    else { return ("AccessDenied", "host and x-amz-date must be signed") }
-    let compact = amzDate.replacingOccurrences(of: "T", with: "").replacingOccurrences(of: "Z", with: "")
-    let iso =
-      "\(compact.prefix(4))-\(compact.dropFirst(4).prefix(2))-\(compact.dropFirst(6).prefix(2))T\(compact.dropFirst(8).prefix(2)):\(compact.dropFirst(10).prefix(2)):\(compact.dropFirst(12).prefix(2))Z"
-    guard let signedAt = Timestamp.parseRFC3339(iso), abs(signedAt.timeIntervalSince(clock())) <= 900 else {
-      return ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
-    }
-    let payloadHash = request.header("x-amz-content-sha256") ?? SigV4Signer.emptyPayloadHash
-    if payloadHash != "UNSIGNED-PAYLOAD", payloadHash != SigV4Signer.payloadHash(request.body) {
-      return (
-        "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
-      )
-    }
-    var headers: [(String, String)] = []
-    for name in parsed.signedHeaders {
-      guard let value = request.header(name) else { return ("AccessDenied", "signed header \(name) is missing") }
-      headers.append((name, value))
-    }
-    let expected = SigV4Signer(accessKey: parsed.accessKey, secretKey: secret, region: String(scope[1])).sign(
-      method: request.method, path: path, query: query, headers: headers, payloadHash: payloadHash, amzDate: amzDate)
-    guard expected.signature == parsed.signature else {
-      return ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-    }
-    return nil
-  }
-
-  // MARK: signature
-
-  private func verify(
-    _ request: SandboxRequest, authorization: String, path: String, query: [(String, String)], state: State
-  ) -> (code: String, message: String)? {
-    let fields = CDCSSigner.parseAuthorization(authorization)
-    guard fields["q-sign-algorithm"] == "sha1", let accessKey = fields["q-ak"], let keyTime = fields["q-key-time"],
-      let headerList = fields["q-header-list"], let parameterList = fields["q-url-param-list"],
-      let signature = fields["q-signature"]
-    else { return ("AccessDenied", "the Authorization header is incomplete") }
-    guard let secret = state.credentials[accessKey] else {
-      return ("InvalidAccessKeyId", "the access key id is not known to the sandbox")
-    }
-    let window = keyTime.split(separator: ";").compactMap { Int64($0) }
-    let now = Int64(clock().timeIntervalSince1970)
-    guard window.count == 2, now >= window[0] - 900, now <= window[1] else {
-      return ("RequestTimeTooSkewed", "the key time \(keyTime) does not cover the server's time \(now)")
-    }
-    let signedHeaders = headerList.split(separator: ";").map(String.init)
-    guard signedHeaders.contains("host") else { return ("AccessDenied", "host must be signed") }
-    let actualParameters = Set(query.map { URLEncoding.encode($0.0).lowercased() })
-    guard
-      Set(parameterList.split(separator: ";").map(String.init)) == actualParameters
-        || (parameterList.isEmpty && actualParameters.isEmpty)
-    else {
-      return ("AccessDenied", "every query parameter must be signed")
-    }
-    var headers: [(String, String)] = []
-    for name in signedHeaders {
-      guard let value = request.header(name) else { return ("AccessDenied", "signed header \(name) is missing") }
-      headers.append((name, value))
-    }
-    let expected = CDCSSigner(secretID: accessKey, secretKey: secret).sign(
-      method: request.method, path: path, parameters: query, headers: headers, keyTime: keyTime)
-    guard expected.signature == signature else {
-      return ("SignatureDoesNotMatch", "the request signature does not match")
-    }
-    return nil
-  }
-
-  // MARK: plumbing
-
-  private func control(path: String, request: SandboxRequest) -> SandboxResponse {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    switch (request.method, path) {
-    case ("GET", "/_sandbox/state"):
-      let snapshot = state.withLock { state in
-        Snapshot(
-          buckets: state.buckets.mapValues(\.uploads),
-          files: state.buckets.mapValues(\.files).filter { !$0.value.isEmpty },
-          aborted: state.aborted, faults: state.faults, hostility: state.hostility, requests: state.log)
-      }
-      encoder.dateEncodingStrategy = .iso8601
-      return json(200, (try? encoder.encode(snapshot)) ?? Data())
-    case ("GET", "/_sandbox/faults"):
-      return json(200, (try? encoder.encode(faults)) ?? Data())
-    case ("PUT", "/_sandbox/faults"), ("POST", "/_sandbox/faults"):
-      // fail_next as the README writes it, and failNext as the state shows it, both.
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      guard let newFaults = try? decoder.decode(SandboxFaults.self, from: Data(request.body)) else {
-        return json(400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a faults object\"}".utf8))
-      }
-      faults = newFaults
-      return json(200, (try? encoder.encode(newFaults)) ?? Data())
-    case (_, "/_sandbox/hostile"):
-      return hostileControl(request, encoder: encoder)
-    default:
-      return json(404, Data("{\"Code\":\"NoSuchControl\",\"Message\":\"unknown sandbox control path\"}".utf8))
-    }
-  }
-
-  struct Snapshot: Encodable {
-    var buckets: [String: [SandboxUpload]]
-    /// Finished PDS files, by drive.
-    var files: [String: [SandboxFile]]
-    var aborted: [SandboxAbort]
-    var faults: SandboxFaults
-    var hostility: SandboxHostility
-    var requests: SandboxRequestLog
-  }
-
-  func json(_ status: Int, _ data: Data) -> SandboxResponse {
-    SandboxResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(data))
-  }
-
-  private func commonHeaders(requestID: String, contentType: String) -> [(String, String)] {
-    [
-      ("Content-Type", contentType), ("Date", Timestamp.formatRFC1123(clock())), ("Server", "tencent-cdcs"),
-      ("x-cdcs-request-id", requestID),
-    ]
-  }
-
-  private func error(_ status: Int, _ code: String, _ message: String, requestID: String, xml: Bool) -> SandboxResponse
-  {
-    let body: String
-    if xml {
-      body =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(XMLText.escape(code))</Code><Message>\(XMLText.escape(message))</Message><RequestId>\(requestID)</RequestId></Error>"
-    } else {
-      body =
-        "{\"Code\":\(JSONString.literal(code)),\"Message\":\(JSONString.literal(message)),\"RequestId\":\"\(requestID)\"}"
-    }
-    return SandboxResponse(
-      status: status,
-      headers: commonHeaders(requestID: requestID, contentType: xml ? "application/xml" : "application/json"),
-      body: Array(body.utf8))
   }
 
   static func split(_ uri: String) -> (path: String, query: [(String, String)]) {

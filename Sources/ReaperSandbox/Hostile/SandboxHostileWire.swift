@@ -61,25 +61,6 @@ extension SandboxStore {
     }
   }
 
-  /// `GET /_sandbox/hostile` shows the lies; `PUT` (or `POST`) replaces them, with keys in either spelling.
-  func hostileControl(_ request: SandboxRequest, encoder: JSONEncoder) -> SandboxResponse {
-    switch request.method {
-    case "GET":
-      return json(200, (try? encoder.encode(hostility)) ?? Data())
-    case "PUT", "POST":
-      let decoder = JSONDecoder()
-      decoder.keyDecodingStrategy = .convertFromSnakeCase
-      guard let newHostility = try? decoder.decode(SandboxHostility.self, from: Data(request.body)) else {
-        return json(
-          400, Data("{\"Code\":\"InvalidArgument\",\"Message\":\"the body is not a hostility object\"}".utf8))
-      }
-      hostility = newHostility
-      return json(200, (try? encoder.encode(newHostility)) ?? Data())
-    default:
-      return json(405, Data("{\"Code\":\"MethodNotAllowed\",\"Message\":\"GET or PUT\"}".utf8))
-    }
-  }
-
   /// PDS `file/delete` of an uploading file that `delete-races-completion` picks: its client completes it
   /// now, and the answer is a failure that invites a retry.
   func deleteRacingCompletion(
@@ -93,6 +74,10 @@ extension SandboxStore {
       return response
     }
     return fail(503, "ServiceUnavailable", "hostile: unavailable while the upload completed")
+  }
+
+  static func etag(_ part: SandboxPart) -> String {
+    String(format: "%016llx%016llx", UInt64(part.number) &* 0x9E37_79B9_7F4A_7C15, UInt64(bitPattern: part.size))
   }
 
   static func etag(_ part: WirePart) -> String {
@@ -117,24 +102,6 @@ extension SandboxStore {
     case .text(let text): "\"\(name)\":\(JSONString.literal(text)),"
     case .missing: ""
     }
-  }
-
-  /// One upload of a CDCS ListMultipartUploads page.
-  static func cdcsRecord(_ upload: WireUpload, quirks: CDCSQuirks, encode: (String) -> String) -> String {
-    let initiated = jsonField("Initiated", upload.initiated) { date in
-      switch quirks.initiatedFormat {
-      case .ctime: Timestamp.formatCtime(date, zone: .fixed(secondsEast: quirks.serverZoneSeconds))
-      case .rfc3339: Timestamp.formatRFC3339(date)
-      case .rfc1123: Timestamp.formatRFC1123(date)
-      }
-    }
-    let record =
-      "{\"Key\":\(JSONString.literal(encode(upload.key))),\"\(quirks.uploadIDField)\":\(JSONString.literal(upload.uploadID)),"
-      + "\"Initiator\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-      + "\"Owner\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-      + initiated
-    // jsonField ends with a comma, for fields that others follow.
-    return String(record.dropLast()) + "}"
   }
 }
 
