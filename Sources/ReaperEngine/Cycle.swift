@@ -194,7 +194,10 @@ public struct Cycle: Sendable {
               kind: .malformedResponse)
             logger.error(
               "unreadable upload record",
-              metadata: ["target": "\(target.name)", "bucket": "\(bucket)", "error": "\(problem)"])
+              metadata: [
+                "target": "\(target.name)", "bucket": "\(bucket)", "error": "\(problem)",
+                "error_kind": "\(ErrorKind.malformedResponse.rawValue)",
+              ])
           }
           let evaluations = await evaluate(
             page.uploads, rules: rules, provider: provider, now: now, clockOffset: now.timeIntervalSince(hostNow))
@@ -283,6 +286,7 @@ public struct Cycle: Sendable {
     tally.failedTargets.insert(target.name)
     var metadata: Logger.Metadata = [
       "message_id": "\(ReaperEvent.targetFailed.messageID)", "target": "\(target.name)", "error": "\(message)",
+      "error_kind": "\(kind.rawValue)",
     ]
     if let bucket { metadata["bucket"] = "\(bucket)" }
     logger.error("target failed: \(message)", metadata: metadata)

@@ -46,7 +46,13 @@ extension Cycle {
         }
         group.addTask {
           do throws(ProviderError) {
-            let parts = try await provider.partsSummary(of: upload)
+            // A listing that outlasted the transport's tries gets one more before the upload is left undecided.
+            let parts: PartsSummary
+            do throws(ProviderError) {
+              parts = try await provider.partsSummary(of: upload)
+            } catch  where error.kind == .retryable && !stopping {
+              parts = try await provider.partsSummary(of: upload)
+            }
             options.progress()
             let evaluation = decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset)
             return (index, (evaluation, parts.doubt(initiated: upload.initiated).map { "\($0); decided without it" }))

@@ -11,8 +11,9 @@ public struct HTTPSettings: Sendable {
   public var readTimeout: Duration = .seconds(30)
   /// Longest a whole request may take, body included.
   public var requestTimeout: Duration = .seconds(60)
-  /// Tries per request, the first included.
-  public var maxAttempts = 4
+  /// Tries per request, the first included. Six: at one request in seven failing, a read then fails about once
+  /// in 100,000 (four left one in 2,400, which cost a stale upload its decision in a busy cycle).
+  public var maxAttempts = 6
   public var baseBackoff: Duration = .milliseconds(200)
   public var maxBackoff: Duration = .seconds(10)
   /// A `Retry-After` longer than this is cut to it, so a server cannot park a cycle.
