@@ -1,7 +1,10 @@
-/// Every kind of error a cycle counts: in the summary, the report, the journal and the metrics. Closed, so a
-/// misspelt kind is a compile error rather than a metric series no alert watches.
+/// Every kind of error a cycle counts: in the summary, the report, the journal and the metrics; and what a
+/// provider's request met (`ProviderError.Kind` is this type). Closed, so a misspelt kind is a compile error
+/// rather than a metric series no alert watches.
 public enum ErrorKind: String, Sendable, Hashable, CaseIterable, Comparable {
   // What a request to a provider met.
+  /// NoSuchUpload, or NoSuchKey on parts: completed or aborted elsewhere. An outcome, never counted as an error.
+  case gone
   case accessDenied = "access-denied"
   /// 5xx, SlowDown, 429, transport failures that outlasted their retries.
   case retryable
@@ -29,4 +32,10 @@ public enum ErrorKind: String, Sendable, Hashable, CaseIterable, Comparable {
   case metrics
 
   public static func < (lhs: ErrorKind, rhs: ErrorKind) -> Bool { lhs.rawValue < rhs.rawValue }
+
+  /// The kinds that are errors: every one but `gone`.
+  public static let errors = allCases.filter { $0 != .gone }
+
+  /// How a provider's failure counts: nil for `gone`.
+  public var asError: ErrorKind? { self == .gone ? nil : self }
 }

@@ -223,41 +223,12 @@ public struct Pages<Page: Sendable>: AsyncSequence, Sendable {
 
 /// A provider failure, typed so the engine knows what to do, and carrying where it happened.
 public struct ProviderError: Error, Sendable, CustomStringConvertible {
-  /// What went wrong, as the engine acts on it. Every kind but `gone` is an error and counts as its `ErrorKind`.
-  public enum Kind: String, Sendable, Hashable, CaseIterable {
-    /// NoSuchUpload, or NoSuchKey on parts: completed or aborted elsewhere.
-    case gone
-    case accessDenied = "access-denied"
-    /// 5xx, SlowDown, 429, transport: worth another try.
-    case retryable
-    case invalidArgument = "invalid-argument"
-    case malformedResponse = "malformed-response"
-    /// A well-formed answer about something other than what was asked: another bucket, key, upload or folder.
-    case inconsistentResponse = "inconsistent-response"
-    /// The server's data cannot address one upload safely (an empty key or id, a dot segment in a path).
-    case unaddressable
-    /// NoSuchBucket and other 404s that are not about the upload.
-    case notFound = "not-found"
-    case conflict
-    case other
-  }
+  /// What went wrong, as the engine acts on it: the one vocabulary of error kinds, `gone` included.
+  public typealias Kind = ErrorKind
 
   public var kind: Kind
   /// How the error is counted; nil for `gone`, which is an outcome, not an error.
-  public var errorKind: ErrorKind? {
-    switch kind {
-    case .gone: nil
-    case .accessDenied: .accessDenied
-    case .retryable: .retryable
-    case .invalidArgument: .invalidArgument
-    case .malformedResponse: .malformedResponse
-    case .inconsistentResponse: .inconsistentResponse
-    case .unaddressable: .unaddressable
-    case .notFound: .notFound
-    case .conflict: .conflict
-    case .other: .other
-    }
-  }
+  public var errorKind: ErrorKind? { kind.asError }
   public var target: String
   public var bucket: String
   /// Method and path, such as `GET /coffer?uploads&prefix=tmp%2F`: never a signature or credential.

@@ -18,7 +18,7 @@ public final class CycleMetrics: Sendable {
   static let states = ["unmatched"] + Outcome.allCases.map(\.rawValue)
   static let abortOutcomes: [Outcome] = [.aborted, .wouldAbort, .skippedRecheck, .gone, .failed]
   /// Error kinds are created at zero, so `increase()` sees the first real error.
-  static let errorKinds = ErrorKind.allCases
+  static let errorKinds = ErrorKind.errors
   /// Cycles take seconds to an hour (the default cycle_timeout), not the milliseconds of a request.
   static let durationBuckets: [Duration] = [
     .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
