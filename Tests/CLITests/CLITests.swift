@@ -133,13 +133,14 @@ struct CLITests {
     #expect(unknownTarget.stderr.contains("--target nope: no such target"))
   }
 
-  @Test func sandboxServesTheDemoSetAndStopsOnSIGTERM() async throws {
+  /// `upload-reaper sandbox` on a free port, with `arguments` added; returns once it has written its port.
+  static func startSandbox(_ arguments: [String] = []) async throws -> (process: Process, port: Int) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let portFile = directory.appendingPathComponent("port").path
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Self.binary)
-    process.arguments = ["sandbox", "--port", "0", "--port-file", portFile]
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = ["sandbox", "--port", "0", "--port-file", portFile] + arguments
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     var port: Int?
@@ -149,7 +150,20 @@ struct CLITests {
         Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
       }
     }
-    let bound = try #require(port, "the sandbox never wrote its port")
+    guard let port else {
+      process.terminate()
+      process.waitUntilExit()
+      throw SandboxNeverBound()
+    }
+    return (process, port)
+  }
+
+  struct SandboxNeverBound: Error, CustomStringConvertible {
+    var description: String { "the sandbox never wrote its port" }
+  }
+
+  @Test func sandboxServesTheDemoSetAndStopsOnSIGTERM() async throws {
+    let (process, bound) = try await Self.startSandbox()
     let state = try await Self.run(["check-config", "--config", "/nonexistent"])  // the CLI still answers meanwhile
     #expect(state.status == 2)
     let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/_sandbox/state")!)
