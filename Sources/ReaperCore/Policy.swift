@@ -100,6 +100,14 @@ extension Policy {
   }
 }
 
+extension Policy {
+  /// Whether the decision reads an upload's parts at all: idle time and bytes held come from them, age does not.
+  /// A rule that reads neither is decided on the uploads listing alone.
+  public static func decisionReadsParts(_ rule: Rule) -> Bool {
+    rule.maxIdle != nil || (rule.minBytes ?? 0) > 0
+  }
+}
+
 /// Byte counts as people read them, in binary units: `1.4 GiB`.
 public enum ByteCount {
   public static func humanize(_ bytes: Int64) -> String {

@@ -96,6 +96,8 @@ public struct Cycle: Sendable {
     var parts: PartsSummary?
     /// Server clock minus host clock when it was listed, so the recheck measures on the same clock.
     var clockOffset: TimeInterval
+    /// When the listing that decided was answered, on that clock.
+    var decidedAt: Date
     /// An abort request for it was sent and its answer lost: a later NoSuchUpload may be our own doing.
     var abortSent = false
   }

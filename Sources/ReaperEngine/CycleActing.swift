@@ -99,7 +99,8 @@ extension Cycle {
         let after = try await provider.partsSummary(of: candidate.upload)
         let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
         if let reason = Recheck.reasonToSkip(
-          before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload, now: now)
+          before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload,
+          decidedAt: candidate.decidedAt, now: now)
         {
           return .final(record(current, .skippedRecheck, note: reason), nil)
         }

@@ -9,7 +9,8 @@ extension Cycle {
 
   /// Decides a page of uploads in order. Parts are listed for every upload a rule selects and is old enough to
   /// be stale, so reports can say what stale uploads hold, and for every upload in list mode or with
-  /// `account_all`; those requests run concurrently, at most `concurrency` at a time.
+  /// `account_all`; those requests run concurrently, at most `concurrency` at a time. An abort rule on age alone
+  /// is the exception: its candidates' parts are listed once, by the re-check just before the abort.
   func evaluate(
     _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
   ) async -> [(Evaluation, doubt: String?)] {
@@ -33,7 +34,8 @@ extension Cycle {
         let needsParts =
           options.listParts
           && (options.listOnly || config.daemon.accountAll
-            || Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety))
+            || (Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety)
+              && !recheckIsTheOnlyListing(selection)))
         // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
         // are recorded would-abort when the aborts do not start.
         guard needsParts, !stopping else {
@@ -68,6 +70,16 @@ extension Cycle {
     return results.map { $0! }
   }
 
+  /// An abort rule that reads neither idle time nor bytes is decided on the uploads listing alone. The re-check
+  /// lists the parts just before the abort, and that one listing supplies the bytes held and reclaimed: two
+  /// requests per abort, not three. A dry run, having no re-check, lists them to say what would be reclaimed.
+  func recheckIsTheOnlyListing(_ selection: RuleSet.Selection) -> Bool {
+    guard case .selected(let rule) = selection, rule.action == .abort, !Policy.decisionReadsParts(rule) else {
+      return false
+    }
+    return config.safety.recheckBeforeAbort && !dryRun
+  }
+
   func decide(
     _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval
   ) -> Evaluation {
@@ -80,7 +92,8 @@ extension Cycle {
     }
     if decision.kind == .abort, case .selected(let rule) = selection, rule.action == .abort {
       return .candidate(
-        Candidate(upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset))
+        Candidate(
+          upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset, decidedAt: now))
     }
     return .done(
       UploadRecord(

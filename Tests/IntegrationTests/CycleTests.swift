@@ -211,8 +211,11 @@ struct CycleTests {
         // The client completes its upload after the listing: before the recheck, or before the abort.
         HookedProvider(
           inner: inner,
-          // Listing 0 is the decision's (parts are listed for every selected upload); listing 1 is the recheck.
-          beforeParts: { upload, calls in if calls == 1 { store.complete(uploadID: upload.uploadID, in: "c-1") } },
+          // A rule on age alone lists no parts to decide, so with the re-check on, listing 0 is the re-check's;
+          // without it, listing 0 is the decision's and the completion comes before the abort.
+          beforeParts: { upload, calls in
+            if recheck && calls == 0 { store.complete(uploadID: upload.uploadID, in: "c-1") }
+          },
           beforeAbort: { upload in store.complete(uploadID: upload.uploadID, in: "c-1") })
       }
       let record = try #require(records.first { $0.upload.uploadID == "done" })

@@ -56,7 +56,8 @@ struct FailClosedCoreTests {
     after.unreadableTimes = 1
     after.firstUnreadableTime = "part 1 has an unreadable LastModified \"?\""
     let reason = Recheck.reasonToSkip(
-      before: before, after: after, rule: Self.idleRule, upload: PolicyTests.upload(age: 30 * 86_400), now: Self.now)
+      before: before, after: after, rule: Self.idleRule, upload: PolicyTests.upload(age: 30 * 86_400),
+      decidedAt: Self.now, now: Self.now)
     #expect(reason?.hasPrefix("recheck: idle time unknown") == true)
   }
 

@@ -63,7 +63,8 @@ struct Scenario: CustomStringConvertible {
         let upload = Upload(target: "t", bucket: bucket, key: key, uploadID: "u\(counter)", initiated: initiated)
         uploads[bucket, default: []].append(upload)
         parts[upload.uploadID] = (0..<Int(random.next() % 4)).map { number in
-          let since = max(0, age) * Double(random.next() % 1000) / 1000
+          // Never at the very moment of listing: a part dated then is a sign of life to the re-check.
+          let since = max(0, age) * Double(random.next() % 1000 + 1) / 1001
           return Part(
             number: number + 1, size: Int64(random.next() % 2000), lastModified: now.addingTimeInterval(-since))
         }

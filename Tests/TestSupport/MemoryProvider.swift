@@ -12,6 +12,7 @@ public final class MemoryProvider: UploadProvider {
   let serverNow: Date
   let pageSize: Int
   private let aborted = Mutex<[Upload]>([])
+  private let partsListed = Mutex(0)
 
   public init(target: Target, uploads: [String: [Upload]], parts: [String: [Part]], serverNow: Date, pageSize: Int) {
     self.target = target
@@ -22,6 +23,8 @@ public final class MemoryProvider: UploadProvider {
   }
 
   public var abortedUploads: [Upload] { aborted.withLock { $0 } }
+  /// Parts listings started, each one request on a real server.
+  public var partsListings: Int { partsListed.withLock { $0 } }
 
   public func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
     let all = uploadsByBucket[bucket] ?? []
@@ -38,6 +41,7 @@ public final class MemoryProvider: UploadProvider {
 
   public func parts(of upload: Upload) -> Pages<PartPage> {
     let parts = partsByUpload[upload.uploadID] ?? []
+    partsListed.withLock { $0 += 1 }
     return Pages(
       stalled: { ProviderError(kind: .malformedResponse, target: "t", bucket: "", request: "", message: $0) },
       fetch: { (_: String?) async throws(ProviderError) -> (PartPage, next: String?) in (PartPage(parts: parts), nil) })
