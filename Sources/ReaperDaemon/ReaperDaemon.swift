@@ -124,7 +124,9 @@ public final class ReaperDaemon: Service {
       "cycle \(cycle): \(summary.uploadsSeen) uploads, \(summary.aborted) aborted, \(summary.reported) reported"
     if !summary.errors.isEmpty { text += ", \(summary.errors.count) errors" }
     if !summary.concurrency.isEmpty {
-      let windows = summary.concurrency.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.window)/\($0.value.ceiling)" }
+      let windows = summary.concurrency.sorted { $0.key < $1.key }.map {
+        "\($0.key)=\($0.value.window)/\($0.value.ceiling)"
+      }
       text += ", window " + windows.joined(separator: " ")
     }
     return text + ", next in \(TimeSpan.humanize(seconds: nextInSeconds))"

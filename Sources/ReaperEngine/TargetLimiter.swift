@@ -33,7 +33,8 @@ final class TargetLimiter: Sendable {
     }
   }
 
-  init(target: String, ceiling: Int, tuning: ConcurrencyWindow.Tuning = .init(), origin: ContinuousClock.Instant = .now) {
+  init(target: String, ceiling: Int, tuning: ConcurrencyWindow.Tuning = .init(), origin: ContinuousClock.Instant = .now)
+  {
     self.target = target
     self.origin = origin
     state = Mutex(State(window: ConcurrencyWindow(ceiling: ceiling, tuning: tuning)))
@@ -87,7 +88,9 @@ final class TargetLimiter: Sendable {
   /// What the bucket walk's requests report to: throttles and timeouts only.
   var walkObserver: any RequestObserver { Observer(limiter: self, underPermit: false) }
 
-  func record(_ outcome: RequestOutcome, started: ContinuousClock.Instant, ended: ContinuousClock.Instant, underPermit: Bool) {
+  func record(
+    _ outcome: RequestOutcome, started: ContinuousClock.Instant, ended: ContinuousClock.Instant, underPermit: Bool
+  ) {
     let startedAt = started - origin
     let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
       switch outcome {
@@ -105,6 +108,10 @@ final class TargetLimiter: Sendable {
     }
     for waiter in woken { waiter.resume() }
   }
+
+  /// Permits held, and tasks waiting for one.
+  var inFlight: Int { state.withLock { $0.inFlight } }
+  var waiting: Int { state.withLock { $0.waiters.count } }
 
   var report: ConcurrencyReport {
     state.withLock { state in
