@@ -18,7 +18,7 @@ public struct ReaperConfig: Sendable, Hashable {
 public struct DaemonSettings: Sendable, Hashable {
   public var interval: TimeSpan
   public var jitter: TimeSpan
-  /// Requests in flight per target.
+  /// The most requests in flight per target: the ceiling of each target's adaptive window.
   public var concurrency: Int
   public var stateDirectory: String
   public var dryRun: Bool

@@ -117,11 +117,18 @@ public final class ReaperDaemon: Service {
     }
   }
 
-  /// `cycle 12: 4211 uploads, 17 aborted, 2 reported, next in 14m`.
+  /// `cycle 12: 4211 uploads, 17 aborted, 2 reported, window ceph=12/16, next in 14m`: the window is each target's
+  /// concurrency as the cycle left it, over its ceiling.
   static func status(cycle: Int, _ summary: CycleSummary, nextInSeconds: Int64) -> String {
     var text =
       "cycle \(cycle): \(summary.uploadsSeen) uploads, \(summary.aborted) aborted, \(summary.reported) reported"
     if !summary.errors.isEmpty { text += ", \(summary.errors.count) errors" }
+    if !summary.concurrency.isEmpty {
+      let windows = summary.concurrency.sorted { $0.key < $1.key }.map {
+        "\($0.key)=\($0.value.window)/\($0.value.ceiling)"
+      }
+      text += ", window " + windows.joined(separator: " ")
+    }
     return text + ", next in \(TimeSpan.humanize(seconds: nextInSeconds))"
   }
 

@@ -8,8 +8,9 @@ import ReaperProviders
 public typealias ProviderMaker = @Sendable (Target, Credentials) throws -> any UploadProvider
 
 /// One cycle over the configured targets: walk each bucket page by page, decide each upload with the pure
-/// policy, then carry out the aborts the guards allow. Targets run concurrently; within a target at most
-/// `concurrency` requests are in flight.
+/// policy, then carry out the aborts the guards allow. Targets run concurrently; within a target the parts
+/// listings, re-checks and aborts in flight are held to its adaptive window (`TargetLimiter`), at most
+/// `concurrency`.
 public struct Cycle: Sendable {
   let config: ReaperConfig
   let options: CycleOptions
@@ -47,7 +48,16 @@ public struct Cycle: Sendable {
       race.addTask {
         await withTaskGroup(of: CycleSummary.self) { group in
           for target in targets {
-            group.addTask { await WalkControl.$stopRequested.withValue(options.shouldStop) { await scan(target) } }
+            group.addTask {
+              let limiter = TargetLimiter(target: target.name, ceiling: config.daemon.concurrency)
+              var partial = await WalkControl.$stopRequested.withValue(options.shouldStop) {
+                await RequestObservation.$observer.withValue(limiter.walkObserver) {
+                  await scan(target, limiter: limiter)
+                }
+              }
+              partial.concurrency[target.name] = limiter.report
+              return partial
+            }
           }
           var total = CycleSummary()
           for await partial in group { total.merge(partial) }
@@ -126,7 +136,7 @@ public struct Cycle: Sendable {
     }
   }
 
-  func scan(_ target: Target) async -> CycleSummary {
+  func scan(_ target: Target, limiter: TargetLimiter) async -> CycleSummary {
     var tally = CycleSummary()
     let provider: any UploadProvider
     do {
@@ -201,8 +211,12 @@ public struct Cycle: Sendable {
                 "error_kind": "\(ErrorKind.malformedResponse.rawValue)",
               ])
           }
-          let evaluations = await evaluate(
-            page.uploads, rules: rules, provider: provider, now: now, clockOffset: now.timeIntervalSince(hostNow))
+          // Every request evaluate makes is a parts listing under a permit; the walk's next page is fetched out here.
+          let evaluations = await RequestObservation.$observer.withValue(limiter.permitObserver) {
+            await evaluate(
+              page.uploads, rules: rules, provider: provider, limiter: limiter, now: now,
+              clockOffset: now.timeIntervalSince(hostNow))
+          }
           for (evaluation, doubt) in evaluations {
             if let doubt {
               tally.noteError(
@@ -264,7 +278,11 @@ public struct Cycle: Sendable {
       }
       return tally
     }
-    await abortCandidates(candidates, count: candidateCount, target: target, provider: provider, into: &tally)
+    // Every request made from here on is a re-check or an abort under a permit.
+    await RequestObservation.$observer.withValue(limiter.permitObserver) {
+      await abortCandidates(
+        candidates, count: candidateCount, target: target, provider: provider, limiter: limiter, into: &tally)
+    }
     return tally
   }
 

@@ -8,7 +8,8 @@ extension Cycle {
   // MARK: acting
 
   func abortCandidates(
-    _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, into tally: inout CycleSummary
+    _ candidates: [Candidate], count: Int, target: Target, provider: any UploadProvider, limiter: TargetLimiter,
+    into tally: inout CycleSummary
   ) async {
     guard !candidates.isEmpty else { return }
     if stopping {
@@ -33,7 +34,6 @@ extension Cycle {
       for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "dry run"), into: &tally) }
       return
     }
-    let limit = config.daemon.concurrency
     // An abort that meets a transient fault (503, SlowDown, a timeout) is tried again in a later round, after a
     // fresh re-check, never by the transport on the strength of an old one. Aborts are idempotent, so a repeat
     // destroys nothing more; one that then finds the upload gone says aborted-or-gone.
@@ -41,7 +41,6 @@ extension Cycle {
     for pass in 1...Self.abortRounds {
       var again: [(Candidate, UploadRecord, ProviderError)] = []
       await withTaskGroup(of: Attempt.self) { group in
-        var inFlight = 0
         func settle(_ attempt: Attempt) async {
           switch attempt {
           case .final(let finished, let error): await finish(finished, into: &tally, error: error)
@@ -54,20 +53,18 @@ extension Cycle {
           }
         }
         for candidate in round {
-          if inFlight >= limit, let attempt = await group.next() {
-            await settle(attempt)
-            inFlight -= 1
-          }
+          await limiter.permit(draining: &group, settle: settle)
           if stopping {
+            limiter.release()
             await finish(record(candidate, .wouldAbort, note: "shutting down"), into: &tally)
             continue
           }
           group.addTask {
+            defer { limiter.release() }
             let attempt = await abort(candidate, provider: provider)
             options.progress()
             return attempt
           }
-          inFlight += 1
         }
         for await attempt in group { await settle(attempt) }
       }

@@ -9,15 +9,14 @@ extension Cycle {
 
   /// Decides a page of uploads in order. Parts are listed for every upload a rule selects and is old enough to
   /// be stale, so reports can say what stale uploads hold, and for every upload in list mode or with
-  /// `account_all`; those requests run concurrently, at most `concurrency` at a time. An abort rule on age alone
-  /// is the exception: its candidates' parts are listed once, by the re-check just before the abort.
+  /// `account_all`; those requests run concurrently, as many at a time as the target's window allows. An abort
+  /// rule on age alone is the exception: its candidates' parts are listed once, by the re-check before the abort.
   func evaluate(
-    _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, now: Date, clockOffset: TimeInterval
+    _ uploads: [Upload], rules: ScopedRules, provider: any UploadProvider, limiter: TargetLimiter, now: Date,
+    clockOffset: TimeInterval
   ) async -> [(Evaluation, doubt: String?)] {
     var results = [(Evaluation, doubt: String?)?](repeating: nil, count: uploads.count)
-    let limit = config.daemon.concurrency
     await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
-      var inFlight = 0
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key)
         if !options.listOnly, let other = upload.otherKeyReading,
@@ -42,11 +41,9 @@ extension Cycle {
           results[index] = (decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset), nil)
           continue
         }
-        if inFlight >= limit, let (finished, evaluation) = await group.next() {
-          results[finished] = evaluation
-          inFlight -= 1
-        }
+        await limiter.permit(draining: &group) { results[$0.0] = $0.1 }
         group.addTask {
+          defer { limiter.release() }
           do throws(ProviderError) {
             // A listing that outlasted the transport's tries gets one more before the upload is left undecided.
             let parts: PartsSummary
@@ -63,7 +60,6 @@ extension Cycle {
             return (index, (.partsFailed(record, error), nil))
           }
         }
-        inFlight += 1
       }
       for await (finished, evaluation) in group { results[finished] = evaluation }
     }

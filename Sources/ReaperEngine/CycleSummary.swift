@@ -88,6 +88,8 @@ public struct CycleSummary: Sendable, Equatable {
   public var errorKinds: [ErrorKey: Int] = [:]
   /// Targets that could not be scanned at all, or only in part.
   public var failedTargets: Set<String> = []
+  /// Each scanned target's concurrency window as the cycle left it.
+  public var concurrency: [String: ConcurrencyReport] = [:]
   public var durationSeconds = 0.0
 
   public init() {}
@@ -185,5 +187,6 @@ public struct CycleSummary: Sendable, Equatable {
     notices += other.notices
     errorKinds.merge(other.errorKinds, uniquingKeysWith: +)
     failedTargets.formUnion(other.failedTargets)
+    concurrency.merge(other.concurrency) { $1 }
   }
 }

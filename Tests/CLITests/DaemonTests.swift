@@ -46,7 +46,8 @@ struct DaemonTests {
     let statusText = try #require(status?.text)
     #expect(
       statusText.range(
-        of: #"STATUS=cycle 1: 17 uploads, 6 aborted, 1 reported, next in \d+m"#, options: .regularExpression) != nil,
+        of: #"STATUS=cycle 1: 17 uploads, 6 aborted, 1 reported, window sandbox=[1-4]/4, next in \d+m"#,
+        options: .regularExpression) != nil,
       "\(statusText)")
     #expect(Set(setup.server.store.aborted.map(\.uploadID)) == EndToEndTests.expectedAborts)
     let reports = try Self.reports(setup)

@@ -36,6 +36,7 @@ public final class CycleMetrics: Sendable {
       for kind in Self.errorKinds {
         counter(MetricCatalog.errorsTotal, ["target": target.name, "kind": kind.rawValue]).increment(by: Int64(0))
       }
+      counter(MetricCatalog.throttledTotal, ["target": target.name]).increment(by: Int64(0))
       for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
         let labels = ["target": target.name, "bucket": bucket]
         for outcome in Self.abortOutcomes {
@@ -72,6 +73,10 @@ public final class CycleMetrics: Sendable {
         }
         let reclaimed = summary.reclaimedByBucket[HoldingKey(target: target.name, bucket: bucket, rule: nil)] ?? 0
         counter(MetricCatalog.bytesReclaimedTotal, labels).increment(by: reclaimed)
+      }
+      if let concurrency = summary.concurrency[target.name] {
+        gauge(MetricCatalog.concurrencyWindow, ["target": target.name]).record(Int64(concurrency.window))
+        counter(MetricCatalog.throttledTotal, ["target": target.name]).increment(by: Int64(concurrency.throttled))
       }
       if !summary.timedOut, !summary.failedTargets.contains(target.name) {
         gauge(MetricCatalog.lastSuccess, ["target": target.name]).record(finished.timeIntervalSince1970)

@@ -21,9 +21,15 @@ public enum MetricCatalog {
     "When a cycle last completed on the target with no target failure and no timeout (Unix time).")
   public static let errorsTotal = describe(
     "errors", unit: "total", "Errors by kind; target \"all\" for errors not tied to one target.")
+  public static let concurrencyWindow = describe(
+    "concurrency_window",
+    "Requests the target's adaptive window let be in flight at the end of the last cycle (at most concurrency).")
+  public static let throttledTotal = describe(
+    "throttled", unit: "total", "Answers refusing for load (503, 429, SlowDown, QpsLimitExceeded), retries included.")
 
   public static let all = [
     uploads, bytesHeld, staleBytesHeld, abortsTotal, bytesReclaimedTotal, cycleDuration, lastSuccess, errorsTotal,
+    concurrencyWindow, throttledTotal,
   ]
 
   /// One series' name and HELP text. (Prometheus' own descriptor type is not Sendable, so it is made on use.)

@@ -119,8 +119,18 @@ public final class HTTPTransport: Sendable {
       var failure: ProviderError
       var retryAfter: Duration?
       do {
-        let reply = try await once(build(), context: context)
-        guard let error = classify(reply) else { return reply }
+        let exchange = try build()
+        let started = ContinuousClock.now
+        let reply: HTTPReply
+        do {
+          reply = try await once(exchange, context: context)
+        } catch {
+          Self.report(Self.isTimeout(error) ? .timedOut : .failed, started: started)
+          throw error
+        }
+        let answer = classify(reply)
+        Self.report(.of(status: reply.status, error: answer), started: started)
+        guard let error = answer else { return reply }
         failure = error
         retryAfter = reply.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
       } catch let error as ProviderError {
@@ -170,6 +180,18 @@ public final class HTTPTransport: Sendable {
         status: Int(response.status.code))
     }
     return HTTPReply(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+  }
+
+  /// Tells the task's observer (the target's concurrency window) what one attempt came to.
+  static func report(_ outcome: RequestOutcome, started: ContinuousClock.Instant) {
+    RequestObservation.observer?.requestEnded(outcome, started: started, ended: .now)
+  }
+
+  /// A read or whole-request timeout: the server took too long to answer, which is load. A connect timeout is
+  /// not counted so: it says the server is unreachable, and fewer requests would not change that.
+  static func isTimeout(_ error: Error) -> Bool {
+    guard let error = error as? HTTPClientError else { return false }
+    return error == .readTimeout || error == .deadlineExceeded
   }
 
   /// Full jitter: a uniform delay between zero and the exponential ceiling.

@@ -21,7 +21,6 @@ public struct PDSProvider: PlumbedProvider {
   static let requestIDHeader = "x-ca-request-id"
   /// `NotFound.UploadId` has been seen with status 400 as well as 404, so these decide by code alone.
   static let goneCodes: Set<String> = ["NotFound.UploadId", "NotFound.File"]
-  static let throttleCodes: Set<String> = ["QpsLimitExceeded", "TooManyRequests"]
 
   public init(
     target: Target, credentials: Credentials, transport: HTTPTransport, pageSize: Int = 100,
@@ -227,7 +226,7 @@ public struct PDSProvider: PlumbedProvider {
       error.kind = .accessDenied
       gate.refuse(code.isEmpty ? "HTTP \(reply.status)" : code)
       error.message += "; the access token must be refreshed: \(tokenHint)"
-    } else if Self.throttleCodes.contains(code) {
+    } else if ProviderError.throttleCodes.contains(code) {
       error.kind = .retryable
     } else if code.hasPrefix("InvalidParameter") {
       error.kind = .invalidArgument
