@@ -50,7 +50,7 @@ public struct Cycle: Sendable {
           for target in targets {
             group.addTask {
               let limiter = TargetLimiter(target: target.name, ceiling: config.daemon.concurrency)
-              var partial = await WalkControl.$stopRequested.withValue(options.shouldStop) {
+              var partial = await WalkControl.$signal.withValue(WalkControl.StopSignal(options.shouldStop)) {
                 await RequestObservation.$observer.withValue(limiter.walkObserver) {
                   await scan(target, limiter: limiter)
                 }
