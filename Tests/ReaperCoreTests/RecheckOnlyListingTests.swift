@@ -41,8 +41,8 @@ struct RecheckOnlyListingTests {
   /// Over random rules, ages and parts: wherever a rule does not read parts, deciding without them gives the
   /// same decision as deciding with them; and the re-check that has no earlier listing to compare with skips
   /// every abort the comparing re-check skipped, whether the parts stood still or a part arrived in between.
-  /// It may keep more, but only for the two reasons it gives: a part dated since the decision, or a part time
-  /// it cannot read.
+  /// It may keep more, but only for the reasons it gives: a part dated within the clocks' tolerance of the
+  /// decision, or part times it cannot read or trust.
   @Test func theSkipChangesNoDecisionAndNoRecheckVerdictTowardAborting() {
     var random = SplitMix64(seed: 0x18_2B0D)
     var skippable = 0
@@ -98,7 +98,8 @@ struct RecheckOnlyListingTests {
     #expect(keptMore > 0, "the cases where the re-check alone keeps more were never exercised")
   }
 
-  @Test func aPartDatedWithinTheStampsResolutionOfTheDecisionIsASignOfLife() {
+  /// Within the clocks' tolerance of the decision, a part's date cannot show it is older than the decision.
+  @Test func aPartDatedWithinTheClocksToleranceOfTheDecisionIsASignOfLife() {
     let rule = Rule(name: "r", maxAge: Self.span(86_400), action: .abort)
     let upload = PolicyTests.upload(age: 10 * 86_400)
     var parts = PartsSummary()
@@ -106,8 +107,14 @@ struct RecheckOnlyListingTests {
     let reason = Recheck.reasonToSkip(
       before: nil, after: parts, rule: rule, upload: upload, decidedAt: Self.now, now: Self.now.addingTimeInterval(3))
     #expect(reason?.contains("since the decision") == true)
+    var minuteAgo = PartsSummary()
+    minuteAgo.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-60)))
+    #expect(
+      Recheck.reasonToSkip(
+        before: nil, after: minuteAgo, rule: rule, upload: upload, decidedAt: Self.now,
+        now: Self.now.addingTimeInterval(3))?.contains("since the decision") == true)
     var older = PartsSummary()
-    older.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-60)))
+    older.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-ClockCheck.tolerance - 1)))
     #expect(
       Recheck.reasonToSkip(
         before: nil, after: older, rule: rule, upload: upload, decidedAt: Self.now, now: Self.now.addingTimeInterval(3))
