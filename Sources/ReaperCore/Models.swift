@@ -89,6 +89,8 @@ public struct PartsSummary: Sendable, Hashable {
   public var oldestModified: Date?
   /// The first part whose size is beyond any service's part limit: bytes held are then unknown.
   public var implausibleSize: String?
+  /// Parts with no time at all, neither read nor unreadable: a provider that keeps none per part (PDS).
+  public var untimedParts = 0
 
   /// No service takes a part larger than 5 GiB (S3, COS, OSS, Ceph and MinIO by default, PDS).
   public static let largestPlausiblePart: Int64 = 5 << 30
@@ -136,6 +138,8 @@ public struct PartsSummary: Sendable, Hashable {
     if let modified = part.lastModified {
       if newestModified.map({ modified > $0 }) ?? true { newestModified = modified }
       if oldestModified.map({ modified < $0 }) ?? true { oldestModified = modified }
+    } else if part.unreadableTime == nil {
+      untimedParts += 1
     }
   }
 }

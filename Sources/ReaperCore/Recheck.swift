@@ -15,13 +15,23 @@ public enum Recheck {
   ) -> String? {
     let initiated = upload.initiated
     if before == nil {
-      // With nothing to compare with, a sign of life is a part dated at or after the listing that decided (less
-      // a second, as stamps and the Date header are truncated to it), or a part whose date cannot be read.
-      if let unreadable = after.firstUnreadableTime {
-        return "recheck: \(unreadable), so a part may have arrived since the decision"
+      // With nothing to compare with, the parts' dates are the only witness, so a part counts as a sign of life
+      // unless its date clearly precedes the listing that decided. Dates that cannot be read or that precede the
+      // upload itself vouch for nothing; parts that carry no date at all (PDS) cannot vouch either. A part's stamp
+      // is on the storage's clock, the decision on the earlier of the `Date` header and this host's, and the two
+      // are taken to agree within the clock checks' tolerance only: a part dated within it of the decision (a
+      // stamp a node behind the gateway wrote, or one taken when a long part upload began) may be new.
+      if let unknown = after.idleUnknownReason(initiated: initiated) {
+        return
+          "recheck: \(unknown.dropFirst("idle time unknown: ".count)), so a part may have arrived since the decision"
       }
-      if let newest = after.newestModified, newest >= decidedAt.addingTimeInterval(-Self.stampResolution) {
-        return "recheck: a part is dated \(Timestamp.formatRFC3339(newest)), since the decision"
+      if after.untimedParts > 0 {
+        return
+          "recheck: \(after.untimedParts) part(s) carry no time, so a part may have arrived since the decision"
+      }
+      if let newest = after.newestModified, newest >= decidedAt.addingTimeInterval(-Self.clockAgreement) {
+        return
+          "recheck: a part is dated \(Timestamp.formatRFC3339(newest)), within \(Int(Self.clockAgreement))s of the listing that decided, so it may have arrived since the decision"
       }
     }
     if let before {
@@ -47,6 +57,8 @@ public enum Recheck {
     return nil
   }
 
-  /// Part stamps and the `Date` header are truncated to the second by some services.
-  static let stampResolution: TimeInterval = 1
+  /// How far a part's stamp and the clock the decision was measured on may disagree without a word: the clock
+  /// checks' tolerance (beyond it a skew is reported, below it taken for jitter). Stamps and the `Date` header
+  /// are also truncated to the second by some services.
+  static let clockAgreement: TimeInterval = ClockCheck.tolerance
 }

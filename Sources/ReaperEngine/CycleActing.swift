@@ -95,12 +95,12 @@ extension Cycle {
       do {
         let after = try await provider.partsSummary(of: candidate.upload)
         let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
-        if let reason = Recheck.reasonToSkip(
+        let reason = Recheck.reasonToSkip(
           before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload,
           decidedAt: candidate.decidedAt, now: now)
-        {
-          return .final(record(current, .skippedRecheck, note: reason), nil)
-        }
+        // The only listing, when the decision made none: what the upload holds, kept or aborted.
+        if candidate.parts == nil { current.parts = after }
+        if let reason { return .final(record(current, .skippedRecheck, note: reason), nil) }
         current.parts = after
       } catch let error where error.kind == .gone {
         if candidate.abortSent { return .final(record(current, .gone, note: goneAfterOurAbort), nil) }

@@ -34,7 +34,7 @@ extension Cycle {
           options.listParts
           && (options.listOnly || config.daemon.accountAll
             || (Policy.partsCanMatter(upload: upload, now: now, selection: selection, safety: config.safety)
-              && !recheckIsTheOnlyListing(selection)))
+              && !recheckIsTheOnlyListing(selection, provider: provider.target.provider)))
         // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
         // are recorded would-abort when the aborts do not start.
         guard needsParts, !stopping else {
@@ -69,8 +69,12 @@ extension Cycle {
   /// An abort rule that reads neither idle time nor bytes is decided on the uploads listing alone. The re-check
   /// lists the parts just before the abort, and that one listing supplies the bytes held and reclaimed: two
   /// requests per abort, not three. A dry run, having no re-check, lists them to say what would be reclaimed.
-  func recheckIsTheOnlyListing(_ selection: RuleSet.Selection) -> Bool {
-    guard case .selected(let rule) = selection, rule.action == .abort, !Policy.decisionReadsParts(rule) else {
+  /// PDS parts carry no time: a re-check alone could not tell a part uploaded since the decision from an old one,
+  /// so there the decision lists them and the re-check compares.
+  func recheckIsTheOnlyListing(_ selection: RuleSet.Selection, provider: ProviderKind) -> Bool {
+    guard case .selected(let rule) = selection, rule.action == .abort, !Policy.decisionReadsParts(rule),
+      provider != .pds
+    else {
       return false
     }
     return config.safety.recheckBeforeAbort && !dryRun

@@ -133,3 +133,109 @@ extension FailClosedCycleTests {
     }
   }
 }
+
+/// Runs `afterDecision` once a bucket's uploads walk is over: after every decision of that bucket (and every
+/// parts listing a decision made), before any re-check. What it changes, the re-check is the first to see.
+struct AfterDecisionProvider: UploadProvider {
+  let inner: any UploadProvider
+  let afterDecision: @Sendable () -> Void
+
+  var target: Target { inner.target }
+  func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
+    uploads(bucket: bucket, prefix: prefix, within: nil)
+  }
+  func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage> {
+    let pages = inner.uploads(bucket: bucket, prefix: prefix, within: prefixes)
+    return Pages(walk: { [afterDecision] in EndHookedWalk(pages.makeAsyncIterator(), atEnd: afterDecision) })
+  }
+  func parts(of upload: Upload) -> Pages<PartPage> { inner.parts(of: upload) }
+  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult { try await inner.abort(upload) }
+}
+
+final class EndHookedWalk: PageWalk {
+  var iterator: Pages<UploadPage>.Iterator
+  let atEnd: @Sendable () -> Void
+
+  init(_ iterator: Pages<UploadPage>.Iterator, atEnd: @escaping @Sendable () -> Void) {
+    self.iterator = iterator
+    self.atEnd = atEnd
+  }
+
+  func next() async throws(ProviderError) -> UploadPage? {
+    do {
+      if let page = try await iterator.next() { return page }
+    } catch let error as ProviderError {
+      throw error
+    } catch {
+      throw ProviderError(kind: .other, target: "", bucket: "", request: "walk", message: "\(error)")
+    }
+    atEnd()
+    return nil
+  }
+}
+
+/// Issue 18 review: an abort rule on age alone, and a part uploaded between the decision and the re-check. The
+/// comparing re-check saw the part count grow and skipped; the re-check as the only listing has only dates.
+extension FailClosedCycleTests {
+  /// CDCS: the new part's stamp lags the `Date` of the listing that decided by 10 s (a storage node a little
+  /// behind the gateway, well inside the 5 minutes the clock checks take for jitter; or a stamp taken when a
+  /// long part upload began). It arrived after the decision all the same.
+  @Test func aPartArrivingAfterTheDecisionButStampedBeforeItSavesTheUpload() async throws {
+    let uploads =
+      [
+        SandboxUpload.aged("busy.bin", id: "busy", age: 3 * Self.day, parts: [(size: 10, age: 2 * Self.day)]),
+        .aged("old.bin", id: "old", age: 3 * Self.day),
+      ] + (0..<4).map { SandboxUpload.aged("new/\($0)", id: "new-\($0)", age: 60) }
+    try await SandboxHarness.with([SandboxBucket(name: "c-1", uploads: uploads)]) { harness in
+      let store = harness.store
+      let config = CycleTests.config(harness, buckets: ["c-1"], rules: [CycleTests.rule("old")])
+      let (_, records) = await CycleTests.run(config, harness: harness) { inner in
+        AfterDecisionProvider(inner: inner) {
+          guard var busy = store.uploads(in: "c-1").first(where: { $0.uploadID == "busy" }) else { return }
+          busy.parts.append(SandboxPart(number: 2, size: 20, lastModified: Date().addingTimeInterval(-10)))
+          store.put([busy], in: "c-1")
+        }
+      }
+      #expect(store.aborted.map(\.uploadID) == ["old"])
+      let busy = records.first { $0.upload.uploadID == "busy" }
+      #expect(busy?.outcome == .skippedRecheck, "\(busy?.reason ?? "no record")")
+    }
+  }
+
+  /// PDS: parts carry no time at all. The file/get before the delete is the only other look, and it sees a
+  /// part only if `updated_at` moved: not when the file has no `updated_at` (a record the reaper accepts), nor
+  /// when the service leaves it alone while parts go to their pre-signed URLs.
+  @Test(arguments: [true, false])
+  func aPDSPartArrivingAfterTheDecisionSavesTheUpload(omitUpdatedAt: Bool) async throws {
+    var quirks = PDSQuirks()
+    quirks.omitUpdatedAt = omitUpdatedAt
+    let uploads =
+      [
+        PDSFixture.upload("busy.bin", "U-busy", age: 3 * Self.day, idle: 2 * Self.day, parts: 1),
+        PDSFixture.upload("old.bin", "U-old", age: 3 * Self.day, parts: 1),
+      ] + (0..<4).map { PDSFixture.upload("new \($0).bin", "U-new-\($0)", age: 3600) }
+    try await PDSFixture.with([SandboxBucket(name: "1", uploads: uploads, pds: quirks)]) { harness in
+      let store = harness.store
+      let (_, records) = try await PDSFixture.cycle(
+        harness, drives: ["1"],
+        rules: """
+          [[rule]]
+          name = "old"
+          max_age = "1d"
+          action = "abort"
+          """,
+        wrap: { inner in
+          AfterDecisionProvider(inner: inner) {
+            guard var busy = store.uploads(in: "1").first(where: { $0.uploadID == "U-busy" }) else { return }
+            // Sent, updated_at stays where it was; omitted, nothing shows at all.
+            let stamp = omitUpdatedAt ? Date() : busy.updated
+            busy.parts.append(SandboxPart(number: 2, size: 2 << 20, lastModified: stamp))
+            store.put([busy], in: "1")
+          }
+        })
+      #expect(store.aborted.map(\.uploadID) == ["U-old"])
+      let busy = records.first { $0.upload.uploadID == "U-busy" }
+      #expect(busy?.outcome == .skippedRecheck, "\(busy?.reason ?? "no record")")
+    }
+  }
+}

@@ -109,6 +109,14 @@ enum HostileOracle {
         guard world.now.timeIntervalSince(max(newest, upload.initiated)) > Double(maxIdle.seconds) else { continue }
       }
       if let minBytes = rule.minBytes, minBytes > 0, upload.parts.reduce(0, { $0 + $1.size }) < minBytes { continue }
+      // A rule on age alone is re-checked on the parts' dates alone (PDS parts carry none; there the decision
+      // lists them): a part dated within the clocks' tolerance of the listing may be new, and keeps the upload.
+      if world.dialect != .pds, rule.maxIdle == nil, (rule.minBytes ?? 0) <= 0,
+        let newest = upload.parts.map(\.lastModified).max(),
+        world.now.timeIntervalSince(newest) <= ClockCheck.tolerance
+      {
+        continue
+      }
       result.insert(upload.uploadID)
     }
     return result

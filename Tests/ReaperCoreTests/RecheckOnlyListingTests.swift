@@ -41,8 +41,8 @@ struct RecheckOnlyListingTests {
   /// Over random rules, ages and parts: wherever a rule does not read parts, deciding without them gives the
   /// same decision as deciding with them; and the re-check that has no earlier listing to compare with skips
   /// every abort the comparing re-check skipped, whether the parts stood still or a part arrived in between.
-  /// It may keep more, but only for the two reasons it gives: a part dated since the decision, or a part time
-  /// it cannot read.
+  /// It may keep more, but only for the reasons it gives: a part dated within the clocks' tolerance of the
+  /// decision, or part times it cannot read or trust.
   @Test func theSkipChangesNoDecisionAndNoRecheckVerdictTowardAborting() {
     var random = SplitMix64(seed: 0x18_2B0D)
     var skippable = 0
@@ -98,7 +98,8 @@ struct RecheckOnlyListingTests {
     #expect(keptMore > 0, "the cases where the re-check alone keeps more were never exercised")
   }
 
-  @Test func aPartDatedWithinTheStampsResolutionOfTheDecisionIsASignOfLife() {
+  /// Within the clocks' tolerance of the decision, a part's date cannot show it is older than the decision.
+  @Test func aPartDatedWithinTheClocksToleranceOfTheDecisionIsASignOfLife() {
     let rule = Rule(name: "r", maxAge: Self.span(86_400), action: .abort)
     let upload = PolicyTests.upload(age: 10 * 86_400)
     var parts = PartsSummary()
@@ -106,11 +107,74 @@ struct RecheckOnlyListingTests {
     let reason = Recheck.reasonToSkip(
       before: nil, after: parts, rule: rule, upload: upload, decidedAt: Self.now, now: Self.now.addingTimeInterval(3))
     #expect(reason?.contains("since the decision") == true)
+    var minuteAgo = PartsSummary()
+    minuteAgo.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-60)))
+    #expect(
+      Recheck.reasonToSkip(
+        before: nil, after: minuteAgo, rule: rule, upload: upload, decidedAt: Self.now,
+        now: Self.now.addingTimeInterval(3))?.contains("since the decision") == true)
     var older = PartsSummary()
-    older.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-60)))
+    older.add(Part(number: 1, size: 1, lastModified: Self.now.addingTimeInterval(-ClockCheck.tolerance - 1)))
     #expect(
       Recheck.reasonToSkip(
         before: nil, after: older, rule: rule, upload: upload, decidedAt: Self.now, now: Self.now.addingTimeInterval(3))
         == nil)
+  }
+
+  // MARK: review of issue 18: what the comparing re-check caught and the re-check alone must still catch
+
+  static let ageRule = Rule(name: "r", maxAge: span(86_400), action: .abort)
+
+  /// The two verdicts on one scenario: the comparing re-check (the decision listed `before`) and the re-check
+  /// alone (the decision listed nothing, at `decidedAt`).
+  static func verdicts(before: PartsSummary, after: PartsSummary, upload: Upload) -> (String?, String?) {
+    let later = now.addingTimeInterval(30)
+    return (
+      Recheck.reasonToSkip(
+        before: before, after: after, rule: ageRule, upload: upload, decidedAt: now, now: later),
+      Recheck.reasonToSkip(before: nil, after: after, rule: ageRule, upload: upload, decidedAt: now, now: later)
+    )
+  }
+
+  /// PDS parts carry no time. A part uploaded between the decision and the re-check grew the count, which the
+  /// comparing re-check saw; alone, the re-check has no date to read and must not take silence for idleness.
+  @Test func anUntimedPartThatArrivedAfterTheDecisionIsASignOfLife() {
+    let upload = PolicyTests.upload(age: 10 * 86_400)
+    var before = PartsSummary()
+    for number in 1...2 { before.add(Part(number: number, size: 1 << 20, lastModified: nil)) }
+    var after = before
+    after.add(Part(number: 3, size: 1 << 20, lastModified: nil))
+    let (comparing, alone) = Self.verdicts(before: before, after: after, upload: upload)
+    #expect(comparing != nil)
+    #expect(alone != nil, "a PDS part uploaded since the decision is aborted with its upload")
+  }
+
+  /// A part whose stamp lags the clock the decision was measured on (a storage node a few seconds behind the
+  /// gateway whose `Date` answered the listing, or a stamp taken when a long part upload began): it arrived
+  /// after the decision, dated before it. The comparing re-check counted it; the dates alone must not acquit it.
+  @Test func aPartListedOnlyAfterTheDecisionButStampedSecondsBeforeItIsASignOfLife() {
+    let upload = PolicyTests.upload(age: 10 * 86_400)
+    var before = PartsSummary()
+    before.add(Part(number: 1, size: 1 << 20, lastModified: Self.now.addingTimeInterval(-2 * 86_400)))
+    var after = before
+    after.add(Part(number: 2, size: 1 << 20, lastModified: Self.now.addingTimeInterval(-10)))
+    let (comparing, alone) = Self.verdicts(before: before, after: after, upload: upload)
+    #expect(comparing != nil)
+    #expect(alone != nil, "a part stamped 10 s before the decision's Date, listed only after it, is aborted")
+  }
+
+  /// Part dates before the upload began are no dates to trust (the decision called them a doubt, and idle rules
+  /// keep such uploads): they cannot vouch that no part arrived since the decision.
+  @Test func partsDatedBeforeTheUploadBeganVouchForNothing() {
+    let upload = PolicyTests.upload(age: 10 * 86_400)
+    let impossible = upload.initiated.addingTimeInterval(-30 * 86_400)
+    var before = PartsSummary()
+    before.add(Part(number: 1, size: 1 << 20, lastModified: impossible))
+    var after = before
+    after.add(Part(number: 2, size: 1 << 20, lastModified: impossible))
+    #expect(after.idleUnknownReason(initiated: upload.initiated) != nil)
+    let (comparing, alone) = Self.verdicts(before: before, after: after, upload: upload)
+    #expect(comparing != nil)
+    #expect(alone != nil, "a new part dated before its upload began is taken as proof of idleness")
   }
 }

@@ -63,8 +63,11 @@ struct Scenario: CustomStringConvertible {
         let upload = Upload(target: "t", bucket: bucket, key: key, uploadID: "u\(counter)", initiated: initiated)
         uploads[bucket, default: []].append(upload)
         parts[upload.uploadID] = (0..<Int(random.next() % 4)).map { number in
-          // Never at the very moment of listing: a part dated then is a sign of life to the re-check.
-          let since = max(0, age) * Double(random.next() % 1000 + 1) / 1001
+          // Never within the clocks' tolerance of the listing (where the upload is old enough to allow it): a part
+          // dated then is a sign of life to a re-check that has no earlier listing to compare with.
+          let span = max(0, age)
+          let floor = min(span, ClockCheck.tolerance + 1)
+          let since = floor + (span - floor) * Double(random.next() % 1001) / 1000
           return Part(
             number: number + 1, size: Int64(random.next() % 2000), lastModified: now.addingTimeInterval(-since))
         }
