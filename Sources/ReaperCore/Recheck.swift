@@ -25,6 +25,9 @@ public enum Recheck {
         return
           "recheck: \(unknown.dropFirst("idle time unknown: ".count)), so a part may have arrived since the decision"
       }
+      if let implausible = after.implausibleSize {
+        return "recheck: \(implausible), so this listing vouches for nothing"
+      }
       if after.untimedParts > 0 {
         return
           "recheck: \(after.untimedParts) part(s) carry no time, so a part may have arrived since the decision"

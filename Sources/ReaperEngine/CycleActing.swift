@@ -100,7 +100,18 @@ extension Cycle {
           decidedAt: candidate.decidedAt, now: now)
         // The only listing, when the decision made none: what the upload holds, kept or aborted.
         if candidate.parts == nil { current.parts = after }
-        if let reason { return .final(record(current, .skippedRecheck, note: reason), nil) }
+        if let reason {
+          // Where this listing is the only one, what the server got wrong in it is counted here, as a decision's
+          // listing would have been.
+          let doubt = candidate.parts == nil ? after.doubt(initiated: candidate.upload.initiated) : nil
+          return .final(
+            record(current, .skippedRecheck, note: reason),
+            doubt.map {
+              ProviderError(
+                kind: .malformedResponse, target: candidate.upload.target, bucket: candidate.upload.bucket,
+                request: "parts of \(candidate.upload.key) (\(candidate.upload.uploadID))", message: $0)
+            })
+        }
         current.parts = after
       } catch let error where error.kind == .gone {
         if candidate.abortSent { return .final(record(current, .gone, note: goneAfterOurAbort), nil) }

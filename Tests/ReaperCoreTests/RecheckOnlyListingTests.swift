@@ -177,4 +177,16 @@ struct RecheckOnlyListingTests {
     #expect(comparing != nil)
     #expect(alone != nil, "a new part dated before its upload began is taken as proof of idleness")
   }
+
+  /// A part over any service's limit is a lie about the listing as a whole: the only listing there is cannot
+  /// then vouch that nothing changed, and its bytes would be reported reclaimed.
+  @Test func aPartOfImpossibleSizeVouchesForNothing() {
+    let upload = PolicyTests.upload(age: 10 * 86_400)
+    var after = PartsSummary()
+    after.add(Part(number: 1, size: 6 << 30, lastModified: Self.now.addingTimeInterval(-2 * 86_400)))
+    let rule = Rule(name: "r", maxAge: Self.span(86_400), action: .abort)
+    let reason = Recheck.reasonToSkip(
+      before: nil, after: after, rule: rule, upload: upload, decidedAt: Self.now, now: Self.now)
+    #expect(reason?.contains("vouches for nothing") == true)
+  }
 }
