@@ -16,7 +16,7 @@ extension ConfigValidator {
     if let interval, let jitter, jitter >= interval {
       report(at(section, "jitter"), "daemon.jitter", "\(jitter) must be shorter than interval \(interval)")
     }
-    let concurrency = integer(section, "concurrency", range: 1...256) ?? 8
+    let concurrency = integer(section, "concurrency", range: 1...256) ?? 32
     let stateDirectory =
       string(section, "state_dir")
       ?? environment["STATE_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }

@@ -29,7 +29,7 @@ struct ValidationTests {
     let config = loaded.config
     #expect(config.daemon.interval.seconds == 900)
     #expect(config.daemon.jitter.seconds == 60)
-    #expect(config.daemon.concurrency == 8)
+    #expect(config.daemon.concurrency == 32)
     #expect(config.daemon.stateDirectory == "/var/lib/upload-reaper")
     #expect(config.daemon.dryRun == false)
     #expect(config.daemon.cycleTimeout.seconds == 3600)
