@@ -35,6 +35,8 @@ struct ReportTests {
   @Test func scanWritesTheReportAndReportShowsIt() async throws {
     let setup = try await EndToEndTests.start()
     defer { Task { await setup.server.stop() } }
+    // The default form is checked in ReportDetailCLITests.
+    try Self.addDaemonKeys("report_detail = \"every-upload\"", to: setup.config)
     let scan = try await CLITests.run(["scan", "--config", setup.config, "--format", "json"])
     #expect(scan.status == 0, "\(scan.stderr)")
     let state = Self.stateDirectory(setup)
@@ -124,6 +126,7 @@ struct ReportTests {
     ("keep_reports = \"10m\"", "daemon.keep_reports: 10m is too short to be useful: use at least 1h"),
     ("keep_reports = true", "daemon.keep_reports: expected a number of reports or a duration"),
     ("account_all = \"yes\"", "daemon.account_all: expected true or false, found a string"),
+    ("report_detail = \"full\"", "daemon.report_detail: \"full\" is not \"summary\" or \"every-upload\""),
   ])
   func badRetentionSettingsNameTheLineAndKey(line: String, message: String) async throws {
     let setup = try await EndToEndTests.start()
