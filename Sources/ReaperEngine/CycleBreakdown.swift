@@ -30,9 +30,9 @@ public struct CycleBreakdown: Sendable {
       oldestStaleAge = max(oldestStaleAge ?? record.ageSeconds, record.ageSeconds)
     }
 
-    mutating func add(_ kept: StoredKeptGroup) {
-      uploads += kept.tally.uploads
-      bytes = bytes.saturatingAdd(kept.tally.bytes)
+    mutating func add(_ kept: UploadTally) {
+      uploads += kept.uploads
+      bytes = bytes.saturatingAdd(kept.bytes)
     }
   }
 
@@ -75,13 +75,19 @@ public struct CycleBreakdown: Sendable {
     prefixes[prefix, default: Group()].add(record)
   }
 
-  /// Folded keeps are never stale, so their prefixes would not be shown: they take no place among `prefixes`.
+  /// Only prefixes with stale uploads are shown, and those are listed before the `kept_summary` lines: a folded
+  /// prefix adds to a prefix already seen, and takes no new place. (One beyond a line's top 100 is in its
+  /// `other_prefixes`, so not added to its row.)
   public mutating func add(_ kept: StoredKeptGroup) {
     keptAges[kept.rule ?? Self.noRule, default: AgeHistogram()].merge(kept.ages)
-    total.add(kept)
-    targets[kept.target, default: Group()].add(kept)
-    buckets["\(kept.target)/\(kept.bucket)", default: Group()].add(kept)
-    rules[kept.rule ?? Self.noRule, default: Group()].add(kept)
+    total.add(kept.tally)
+    targets[kept.target, default: Group()].add(kept.tally)
+    buckets["\(kept.target)/\(kept.bucket)", default: Group()].add(kept.tally)
+    rules[kept.rule ?? Self.noRule, default: Group()].add(kept.tally)
+    for (prefix, tally) in kept.prefixes {
+      let name = "\(kept.target)/\(kept.bucket)/\(prefix)"
+      if prefixes[name] != nil { prefixes[name]?.add(tally) }
+    }
   }
 
   static let noRule = "(no rule)"

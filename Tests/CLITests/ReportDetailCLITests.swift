@@ -1,4 +1,5 @@
 import Foundation
+import ReaperCore
 import ReaperSandbox
 import TestSupport
 import Testing
@@ -9,9 +10,16 @@ import Testing
 struct ReportDetailCLITests {
   static func reportLines(_ setup: EndToEndTests.Setup) throws -> [[String]] {
     let state = ReportTests.stateDirectory(setup)
-    return try FileManager.default.contentsOfDirectory(atPath: state).sorted().map {
+    return try names(setup).map {
       try String(contentsOfFile: "\(state)/\($0)", encoding: .utf8).split(separator: "\n").map(String.init)
     }
+  }
+
+  /// In the order of the cycles, which is not the names' order: `…Z-1.jsonl` (a second cycle in the same second)
+  /// sorts before `…Z.jsonl`.
+  static func names(_ setup: EndToEndTests.Setup) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: ReportTests.stateDirectory(setup))
+      .compactMap { name in CycleID(parsing: name).map { ($0, name) } }.sorted { $0.0 < $1.0 }.map(\.1)
   }
 
   static func object(_ line: String) throws -> [String: Any] {
@@ -85,12 +93,13 @@ struct ReportDetailCLITests {
     #expect(rows[1].dropFirst().prefix(8) == rows[2].dropFirst().prefix(8))
 
     // One cycle broken down: the same figures from either form, kept uploads by age included.
-    let names = try FileManager.default.contentsOfDirectory(atPath: ReportTests.stateDirectory(setup)).sorted()
+    let names = try Self.names(setup)
     var breakdowns: [[String]] = []
     for name in names {
       let result = try await CLITests.run(["report", "--config", setup.config, "--cycle", name])
       #expect(result.status == 0, "\(result.stderr)")
-      breakdowns.append(Array(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(2)))
+      let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+      breakdowns.append(Array(lines.dropFirst(2)))
     }
     #expect(breakdowns[0] == breakdowns[1], "\(breakdowns[0])\n\(breakdowns[1])")
     let text = breakdowns[0]

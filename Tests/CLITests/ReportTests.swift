@@ -228,6 +228,9 @@ struct ReportTests {
       "coffers-bj/examplecoffer-1250000000/tmp/          1        1       1 GiB     3d 4h         1       1 GiB",
       "coffers-bj/examplecoffer-1250000000/logs/         1        1   409.6 MiB     1d 1h         0         0 B",
       "",
+      "KEPT BY AGE           <1h      <1d      <7d     <30d     <90d      <1y     >=1y",
+      "(no rule)               0        1        0        0        0        0        0",
+      "",
     ]
     let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     #expect(lines.count == expected.count)

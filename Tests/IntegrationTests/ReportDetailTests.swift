@@ -131,7 +131,8 @@ struct ReportDetailTests {
 
     for line in kept.jsonLines() {
       let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      let group = try #require(ReportStore.keptGroup(try #require(object["kept_summary"] as? [String: Any])))
+      let fields = try #require(object["kept_summary"] as? [String: Any])
+      let group = try #require(ReportStore.keptGroup(fields))
       #expect(group.prefixes.count == 10)
       #expect(group.prefixes.map(\.tally.uploads).reduce(group.otherPrefixes.uploads, +) == 5000)
       #expect(group.prefixes.map(\.tally.bytes).reduce(group.otherPrefixes.bytes, +) == group.tally.bytes)
