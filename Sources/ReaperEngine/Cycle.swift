@@ -47,7 +47,9 @@ public struct Cycle: Sendable {
       race.addTask {
         await withTaskGroup(of: CycleSummary.self) { group in
           for target in targets {
-            group.addTask { await WalkControl.$stopRequested.withValue(options.shouldStop) { await scan(target) } }
+            group.addTask {
+              await WalkControl.$signal.withValue(WalkControl.StopSignal(options.shouldStop)) { await scan(target) }
+            }
           }
           var total = CycleSummary()
           for await partial in group { total.merge(partial) }

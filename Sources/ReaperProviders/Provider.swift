@@ -89,8 +89,19 @@ extension UploadProvider {
 /// What a walk needs to know about the cycle it serves. A task-local, so that every provider's pages honour it
 /// without each listing call carrying it.
 public enum WalkControl {
-  /// True once the cycle must start no new request (SIGTERM): no page is then fetched ahead.
-  @TaskLocal public static var stopRequested: @Sendable () -> Bool = { false }
+  /// Whether the cycle must start no new request (SIGTERM). A class, not the closure itself: an optimised build
+  /// (Swift 6.3, -O) that binds a closure-typed task-local crashes in swift_task_localValuePush, while a
+  /// reference-sized value binds safely.
+  public final class StopSignal: Sendable {
+    let isSet: @Sendable () -> Bool
+    public init(_ isSet: @escaping @Sendable () -> Bool) { self.isSet = isSet }
+    public static let never = StopSignal { false }
+  }
+
+  @TaskLocal public static var signal: StopSignal = .never
+
+  /// True once the cycle must start no new request: no page is then fetched ahead.
+  public static func stopRequested() -> Bool { signal.isSet() }
 
   /// A walk ended by a stop before its end.
   public struct Stopped: Error, CustomStringConvertible {

@@ -207,7 +207,7 @@ struct TwoReadingsTests {
     var seen: [Int] = []
     await #expect(throws: WalkControl.Stopped.self) {
       let stopRequested: @Sendable () -> Bool = { stop.withLock { $0 } }
-      try await WalkControl.$stopRequested.withValue(stopRequested) {
+      try await WalkControl.$signal.withValue(WalkControl.StopSignal(stopRequested)) {
         for try await page in pages {
           seen.append(page)
           if page == 2 { stop.withLock { $0 = true } }
