@@ -10,7 +10,7 @@ enum ConfigSection: String, CaseIterable {
     case .daemon:
       [
         "interval", "jitter", "concurrency", "state_dir", "dry_run", "cycle_timeout", "max_pages_per_bucket", "shard",
-        "keep_reports", "account_all",
+        "keep_reports", "account_all", "report_detail",
       ]
     case .safety: ["min_age", "max_aborts_per_cycle", "max_abort_fraction", "recheck_before_abort"]
     case .metrics: ["listen", "textfile"]

@@ -40,11 +40,20 @@ extension ConfigValidator {
     }
     let keepReports = retention(section, "keep_reports")
     let accountAll = boolean(section, "account_all") ?? false
+    var reportDetail = ReportDetail.summary
+    if let text = string(section, "report_detail") {
+      if let parsed = ReportDetail(rawValue: text) {
+        reportDetail = parsed
+      } else {
+        let allowed = ReportDetail.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+        report(at(section, "report_detail"), "daemon.report_detail", "\"\(text)\" is not \(allowed)")
+      }
+    }
     guard let interval, let jitter, let cycleTimeout, let keepReports else { return nil }
     return DaemonSettings(
       interval: interval, jitter: jitter, concurrency: concurrency, stateDirectory: stateDirectory, dryRun: dryRun,
       cycleTimeout: cycleTimeout, maxPagesPerBucket: maxPages, shard: shard, keepReports: keepReports,
-      accountAll: accountAll)
+      accountAll: accountAll, reportDetail: reportDetail)
   }
 
   /// `keep_reports = 200` keeps that many; `keep_reports = "30d"` keeps those younger than that.

@@ -32,6 +32,8 @@ public struct DaemonSettings: Sendable, Hashable {
   public var keepReports = ReportRetention.default
   /// List the parts of every upload, not only of those a rule selects, so bytes held covers everything.
   public var accountAll = false
+  /// Whether a cycle report lists plain keeps one by one or counts them.
+  public var reportDetail = ReportDetail.summary
 }
 
 /// `[metrics]`: where Prometheus finds the figures. Both are off unless set.

@@ -255,13 +255,20 @@ public struct Decision: Sendable, Hashable {
   public var ageSeconds: Int64
   /// nil when the parts were not listed.
   public var idleSeconds: Int64?
+  /// A keep for want of knowing (an idle time or size that cannot be read, a start in the future), not because
+  /// the rule says the upload is fine: the report lists such uploads one by one.
+  public var doubtful: Bool
 
-  public init(kind: DecisionKind, ruleName: String?, reason: String, ageSeconds: Int64, idleSeconds: Int64?) {
+  public init(
+    kind: DecisionKind, ruleName: String?, reason: String, ageSeconds: Int64, idleSeconds: Int64?,
+    doubtful: Bool = false
+  ) {
     self.kind = kind
     self.ruleName = ruleName
     self.reason = reason
     self.ageSeconds = ageSeconds
     self.idleSeconds = idleSeconds
+    self.doubtful = doubtful
   }
 
   /// The outcome when nothing but the policy acts; an abort's real outcome comes from the guards and provider.

@@ -21,8 +21,17 @@ public enum Policy {
     let idleBasis =
       parts?.newestModified == nil ? upload.lastActivity.map { " (since \($0.source))" } ?? "" : ""
 
-    func keep(_ rule: Rule?, _ reason: String) -> Decision {
-      Decision(kind: .keep, ruleName: rule?.name, reason: reason, ageSeconds: ageSeconds, idleSeconds: idleSeconds)
+    func keep(_ rule: Rule?, _ reason: String, doubtful: Bool = false) -> Decision {
+      Decision(
+        kind: .keep, ruleName: rule?.name, reason: reason, ageSeconds: ageSeconds, idleSeconds: idleSeconds,
+        doubtful: doubtful)
+    }
+    // Parts go unlisted for uploads too young for them to matter: that keep is plain. Unlisted where they could
+    // matter (a cycle stopping), the upload was not judged.
+    func unlisted(_ rule: Rule, _ reason: String) -> Decision {
+      keep(
+        rule, reason,
+        doubtful: partsCanMatter(upload: upload, now: now, selection: .selected(rule), safety: safety))
     }
 
     let rule: Rule
@@ -37,7 +46,7 @@ public enum Policy {
     }
 
     if age < 0 {
-      return keep(rule, "initiated \(TimeSpan.humanize(seconds: -ageSeconds)) in the future")
+      return keep(rule, "initiated \(TimeSpan.humanize(seconds: -ageSeconds)) in the future", doubtful: true)
     }
     var reasons: [String] = []
     if let maxAge = rule.maxAge {
@@ -47,10 +56,12 @@ public enum Policy {
       reasons.append("age \(shown) > max_age \(maxAge)")
     }
     if let maxIdle = rule.maxIdle {
-      guard let idle, let idleSeconds else { return keep(rule, "idle time unknown: parts not listed") }
-      if let unknown = parts?.idleUnknownReason(initiated: upload.initiated) { return keep(rule, unknown) }
+      guard let idle, let idleSeconds else { return unlisted(rule, "idle time unknown: parts not listed") }
+      if let unknown = parts?.idleUnknownReason(initiated: upload.initiated) {
+        return keep(rule, unknown, doubtful: true)
+      }
       if let unknown = upload.idleUnknown, parts?.newestModified == nil {
-        return keep(rule, "idle time unknown: \(unknown)")
+        return keep(rule, "idle time unknown: \(unknown)", doubtful: true)
       }
       let shown = TimeSpan.humanize(seconds: idleSeconds, like: maxIdle)
       guard idle > Double(maxIdle.seconds) else {
@@ -59,8 +70,10 @@ public enum Policy {
       reasons.append("idle \(shown) > max_idle \(maxIdle)\(idleBasis)")
     }
     if let minBytes = rule.minBytes, minBytes > 0 {
-      guard let bytes = parts?.bytes else { return keep(rule, "size unknown: parts not listed") }
-      if let implausible = parts?.implausibleSize { return keep(rule, "size unknown: \(implausible)") }
+      guard let bytes = parts?.bytes else { return unlisted(rule, "size unknown: parts not listed") }
+      if let implausible = parts?.implausibleSize {
+        return keep(rule, "size unknown: \(implausible)", doubtful: true)
+      }
       let shown = ByteCount.humanize(bytes)
       guard bytes >= minBytes else {
         return keep(rule, "holds \(shown) < min_bytes \(ByteCount.humanize(minBytes))")

@@ -87,3 +87,10 @@ public enum ReportRetention: Sendable, Hashable, CustomStringConvertible {
     }
   }
 }
+
+/// How much of a cycle a report in `state_dir` holds. `summary` keeps reports small at millions of uploads: plain
+/// keeps are counted in `kept_summary` lines and every other upload is listed. `everyUpload` lists them all.
+public enum ReportDetail: String, Sendable, Hashable, CaseIterable {
+  case summary
+  case everyUpload = "every-upload"
+}

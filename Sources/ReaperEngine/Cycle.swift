@@ -224,7 +224,9 @@ public struct Cycle: Sendable {
                 target: target.name, kind: .malformedResponse)
             }
             switch evaluation {
-            case .done(let record):
+            case .done(var record):
+              // Decided on parts the server got wrong: counted as an error, so listed in the report too.
+              if doubt != nil { record.doubtful = true }
               await finish(record, into: &tally)
             case .partsFailed(let record, let error):
               await finish(record, into: &tally)

@@ -26,7 +26,8 @@ extension Cycle {
             "key ambiguous: the server did not say whether it URL-encoded keys, and the rules treat \"\(upload.key)\" and \"\(other)\" differently"
           let record = UploadRecord(
             upload: upload, ageSeconds: Int64(now.timeIntervalSince(upload.initiated).rounded(.down)), idleSeconds: nil,
-            parts: nil, bytes: nil, rule: selection.rule?.name, decision: .keep, outcome: .kept, reason: reason)
+            parts: nil, bytes: nil, rule: selection.rule?.name, decision: .keep, outcome: .kept, reason: reason,
+            doubtful: true)
           results[index] = (.done(record), reason)
           continue
         }
@@ -99,7 +100,8 @@ extension Cycle {
       UploadRecord(
         upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
         bytes: parts?.bytes, rule: decision.ruleName, decision: decision.kind == .abort ? .keep : decision.kind,
-        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason))
+        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason,
+        doubtful: decision.doubtful))
   }
 
   func partsFailure(_ upload: Upload, selection: RuleSet.Selection, error: ProviderError, now: Date) -> UploadRecord {

@@ -39,7 +39,8 @@ public struct CycleRunner: Sendable {
   /// The report for a cycle starting now, or nil (logged) when `state_dir` is not writable.
   func openReport(started: Date) -> ReportFile? {
     do {
-      return try ReportFile(directory: config.daemon.stateDirectory, started: started)
+      return try ReportFile(
+        directory: config.daemon.stateDirectory, started: started, detail: config.daemon.reportDetail)
     } catch {
       logger.error(
         "cannot write a cycle report in \(config.daemon.stateDirectory): \(ReportStore.reason(error)); the cycle runs without one",

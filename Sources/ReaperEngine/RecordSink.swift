@@ -19,7 +19,11 @@ public struct TeeSink: RecordSink {
   public init(_ sinks: [any RecordSink]) { self.sinks = sinks }
 
   public func emit(_ record: UploadRecord) async {
-    guard !sinks.isEmpty else { return }
+    guard sinks.count > 1 else {
+      // Alone, a sink formats only the lines it writes: the default report writes few of a large cycle's.
+      await sinks.first?.emit(record)
+      return
+    }
     await emit(record, jsonLine: ReportFormat.jsonLine(record))
   }
 

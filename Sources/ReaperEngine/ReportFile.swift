@@ -1,8 +1,8 @@
 import Foundation
 import ReaperCore
 
-/// One cycle's report in `state_dir`: the contract's JSON lines, one per upload, then the summary line.
-/// It is written to a hidden temporary file, flushed, fsynced and linked into place, so a reader sees
+/// One cycle's report in `state_dir`: the contract's JSON lines, one per upload (with `summary` detail, one per
+/// upload but the plain keeps, which `kept_summary` lines count instead), then the summary line. It is written to a hidden temporary file, flushed, fsynced and linked into place, so a reader sees
 /// either no file or the whole file, even if the process dies mid-cycle.
 public actor ReportFile: RecordSink {
   private let directory: String
@@ -12,14 +12,17 @@ public actor ReportFile: RecordSink {
   private let temporaryPath: String
   private let handle: FileHandle
   private var buffer: [UInt8] = []
+  private let detail: ReportDetail
+  private var kept = KeptSummary()
   /// The first write error: the report is then abandoned rather than finished short.
   private var writeError: Error?
 
   /// `cycle-20261124T191000Z.jsonl`, named by the cycle's start time in UTC so names sort by time.
-  public init(directory: String, started: Date) throws {
+  public init(directory: String, started: Date, detail: ReportDetail = .summary) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     self.directory = directory
     self.started = started
+    self.detail = detail
     let id = CycleID(started: started)
     temporaryPath = (directory as NSString).appendingPathComponent(".cycle-\(id)-\(UUID().uuidString.prefix(8)).tmp")
     guard FileManager.default.createFile(atPath: temporaryPath, contents: nil, attributes: [.posixPermissions: 0o640])
@@ -29,17 +32,28 @@ public actor ReportFile: RecordSink {
   }
 
   public func emit(_ record: UploadRecord) {
+    if fold(record) { return }
     append(ReportFormat.jsonLine(record))
   }
 
   public func emit(_ record: UploadRecord, jsonLine: String) {
+    if fold(record) { return }
     append(jsonLine)
+  }
+
+  /// Counts a plain keep instead of listing it, unless every upload is to be listed.
+  private func fold(_ record: UploadRecord) -> Bool {
+    guard detail == .summary, record.isPlainKeep else { return false }
+    kept.add(record)
+    return true
   }
 
   /// Writes the summary line and puts the file in place under the first free name for its start time.
   /// Returns the final path.
   @discardableResult
   public func finish(_ summary: CycleSummary) throws -> String {
+    // The summary stays the last line: `report` and scripts read it there.
+    for line in kept.jsonLines() { append(line) }
     append(ReportFormat.jsonSummary(summary))
     if let writeError {
       discard()

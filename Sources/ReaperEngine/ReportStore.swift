@@ -40,6 +40,25 @@ public struct StoredRecord: Sendable {
   public var isStale: Bool { decision == "log" || decision == "report" || decision == "abort" }
 }
 
+/// A `kept_summary` line of a stored report: plain keeps counted, not listed.
+public struct StoredKeptGroup: Sendable {
+  public var target: String
+  public var bucket: String
+  public var rule: String?
+  public var decision: String
+  public var tally: UploadTally
+  public var oldestAgeSeconds: Int64?
+  public var ages: AgeHistogram
+  public var prefixes: [(prefix: String, tally: UploadTally)]
+  public var otherPrefixes: UploadTally
+}
+
+/// One line of a stored report before its summary: an upload, or a count of plain keeps.
+public enum StoredEntry: Sendable {
+  case record(StoredRecord)
+  case kept(StoredKeptGroup)
+}
+
 public struct ReportReadError: Error, CustomStringConvertible {
   public var path: String
   public var message: String
@@ -48,7 +67,8 @@ public struct ReportReadError: Error, CustomStringConvertible {
 }
 
 /// The cycle reports in `state_dir`: listing, pruning by the retention setting, and reading them back.
-/// Reports can be large (one line per upload), so nothing here loads a whole file.
+/// Reports can be large (one line per upload with `report_detail = "every-upload"`), so nothing here loads a
+/// whole file.
 public struct ReportStore: Sendable {
   public let directory: String
 
@@ -115,13 +135,28 @@ public struct ReportStore: Sendable {
       durationSeconds: (summary["duration_seconds"] as? NSNumber)?.doubleValue, line: line)
   }
 
-  /// Calls `body` with each upload line of the report, in order, reading it in blocks.
+  /// Calls `body` with each upload line of the report, in order, reading it in blocks; `kept_summary` lines are
+  /// skipped.
   public func forEachRecord(of report: StoredReport, _ body: (StoredRecord) throws -> Void) throws {
+    try forEachEntry(of: report) { entry in
+      if case .record(let record) = entry { try body(record) }
+    }
+  }
+
+  /// Calls `body` with each upload line and each `kept_summary` line of the report, in order: reads either form.
+  public func forEachEntry(of report: StoredReport, _ body: (StoredEntry) throws -> Void) throws {
     try forEachLine(of: report) { line, number in
       guard let object = Self.object(line) else {
         throw ReportReadError(path: report.path, message: "line \(number) is not JSON: the report is damaged")
       }
       if object["summary"] != nil { return }
+      if let kept = object["kept_summary"] {
+        guard let group = (kept as? [String: Any]).flatMap(Self.keptGroup) else {
+          throw ReportReadError(path: report.path, message: "line \(number) is not a readable kept_summary")
+        }
+        try body(.kept(group))
+        return
+      }
       guard let target = object["target"] as? String, let bucket = object["bucket"] as? String,
         let key = object["key"] as? String, let decision = object["decision"] as? String,
         let outcome = object["outcome"] as? String, let age = object["age_seconds"] as? NSNumber
@@ -129,10 +164,37 @@ public struct ReportStore: Sendable {
         throw ReportReadError(path: report.path, message: "line \(number) lacks the fields of an upload record")
       }
       try body(
-        StoredRecord(
-          target: target, bucket: bucket, key: key, rule: object["rule"] as? String, decision: decision,
-          outcome: outcome, ageSeconds: age.int64Value, bytes: (object["bytes"] as? NSNumber)?.int64Value))
+        .record(
+          StoredRecord(
+            target: target, bucket: bucket, key: key, rule: object["rule"] as? String, decision: decision,
+            outcome: outcome, ageSeconds: age.int64Value, bytes: (object["bytes"] as? NSNumber)?.int64Value)))
     }
+  }
+
+  static func keptGroup(_ object: [String: Any]) -> StoredKeptGroup? {
+    func tally(_ object: [String: Any]?) -> UploadTally? {
+      guard let object, let uploads = object["uploads"] as? NSNumber else { return nil }
+      return UploadTally(
+        uploads: uploads.intValue, bytes: (object["bytes"] as? NSNumber)?.int64Value ?? 0,
+        unlisted: (object["unlisted"] as? NSNumber)?.intValue ?? 0)
+    }
+    guard let target = object["target"] as? String, let bucket = object["bucket"] as? String,
+      let decision = object["decision"] as? String, let total = tally(object)
+    else { return nil }
+    // Bins are read by label, so a reader meets an unknown one as nothing rather than as a wrong count.
+    var ages = AgeHistogram()
+    let bins = object["ages"] as? [String: Any] ?? [:]
+    for (index, label) in AgeHistogram.labels.enumerated() {
+      guard let count = (bins[label] as? NSNumber)?.intValue, count > 0 else { continue }
+      ages.add(ageSeconds: index == 0 ? 0 : AgeHistogram.bounds[index - 1], count: count)
+    }
+    let prefixes = (object["prefixes"] as? [[String: Any]] ?? []).compactMap { entry in
+      (entry["prefix"] as? String).flatMap { prefix in tally(entry).map { (prefix, $0) } }
+    }
+    return StoredKeptGroup(
+      target: target, bucket: bucket, rule: object["rule"] as? String, decision: decision, tally: total,
+      oldestAgeSeconds: (object["oldest_age_seconds"] as? NSNumber)?.int64Value, ages: ages, prefixes: prefixes,
+      otherPrefixes: tally(object["other_prefixes"] as? [String: Any]) ?? UploadTally())
   }
 
   /// Each line of the report with its 1-based number, read 64 KiB at a time.

@@ -13,10 +13,12 @@ public struct UploadRecord: Sendable {
   public var decision: DecisionKind
   public var outcome: Outcome
   public var reason: String
+  /// Kept for want of knowing (see `Decision.doubtful`), or decided on parts the server got wrong.
+  public var doubtful: Bool
 
   public init(
     upload: Upload, ageSeconds: Int64, idleSeconds: Int64?, parts: Int?, bytes: Int64?, rule: String?,
-    decision: DecisionKind, outcome: Outcome, reason: String
+    decision: DecisionKind, outcome: Outcome, reason: String, doubtful: Bool = false
   ) {
     self.upload = upload
     self.ageSeconds = ageSeconds
@@ -27,5 +29,13 @@ public struct UploadRecord: Sendable {
     self.decision = decision
     self.outcome = outcome
     self.reason = reason
+    self.doubtful = doubtful
+  }
+
+  /// A plain keep: a rule found the upload not stale or excluded it, or no rule matched it. The default report
+  /// counts these instead of listing them; every other record is listed, so an operator can find each upload the
+  /// reaper acted on, or declined to act on for a reason.
+  public var isPlainKeep: Bool {
+    outcome == .kept && !doubtful && (decision == .keep || decision == .unmatched)
   }
 }

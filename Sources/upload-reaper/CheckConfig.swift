@@ -26,7 +26,7 @@ enum CheckConfigSummary {
       "daemon: every \(daemon.interval) (jitter \(daemon.jitter)), concurrency \(daemon.concurrency) per target, state in \(daemon.stateDirectory)\(daemon.dryRun ? ", DRY RUN: nothing is aborted" : "")"
     )
     lines.append(
-      "reports: \(daemon.keepReports) kept in state_dir; parts listed for \(daemon.accountAll ? "every upload (account_all)" : "uploads a rule selects")"
+      "reports: \(daemon.keepReports) kept in state_dir, \(daemon.reportDetail == .summary ? "plain keeps counted, not listed" : "every upload listed"); parts listed for \(daemon.accountAll ? "every upload (account_all)" : "uploads a rule selects")"
     )
     let metrics = [
       config.metrics.listen.map { "http://\($0)/metrics" }, config.metrics.textfile.map { "textfile \($0)" },

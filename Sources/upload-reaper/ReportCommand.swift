@@ -10,7 +10,8 @@ struct Report: AsyncParsableCommand {
     discussion: """
       Without --cycle: one line per cycle, newest last (time, uploads seen, stale, aborted, reported,
       bytes held, bytes reclaimed, errors, duration). With --cycle ID: that cycle by target, bucket, rule
-      and top prefix, largest stale holdings first. ID is the TIME column as shown, or `latest`.
+      and top prefix, largest stale holdings first, and its kept uploads by age. ID is the TIME column as
+      shown, or `latest`.
       --format json prints the stored JSON lines instead: the summary lines, or the whole cycle's report.
       """)
   @OptionGroup var options: ConfigOption
@@ -93,7 +94,7 @@ struct Report: AsyncParsableCommand {
       }
       let summary = try store.summary(of: report)
       var breakdown = CycleBreakdown()
-      try store.forEachRecord(of: report) { breakdown.add($0) }
+      try store.forEachEntry(of: report) { breakdown.add($0) }
       await output.line(ReportView.cycleHeader)
       await output.line(ReportView.cycleRow(report, .success(summary)))
       for line in breakdown.lines(topPrefixes: prefixes) { await output.line(line) }

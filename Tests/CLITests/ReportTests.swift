@@ -35,6 +35,8 @@ struct ReportTests {
   @Test func scanWritesTheReportAndReportShowsIt() async throws {
     let setup = try await EndToEndTests.start()
     defer { Task { await setup.server.stop() } }
+    // The default form is checked in ReportDetailCLITests.
+    try Self.addDaemonKeys("report_detail = \"every-upload\"", to: setup.config)
     let scan = try await CLITests.run(["scan", "--config", setup.config, "--format", "json"])
     #expect(scan.status == 0, "\(scan.stderr)")
     let state = Self.stateDirectory(setup)
@@ -124,6 +126,7 @@ struct ReportTests {
     ("keep_reports = \"10m\"", "daemon.keep_reports: 10m is too short to be useful: use at least 1h"),
     ("keep_reports = true", "daemon.keep_reports: expected a number of reports or a duration"),
     ("account_all = \"yes\"", "daemon.account_all: expected true or false, found a string"),
+    ("report_detail = \"full\"", "daemon.report_detail: \"full\" is not \"summary\" or \"every-upload\""),
   ])
   func badRetentionSettingsNameTheLineAndKey(line: String, message: String) async throws {
     let setup = try await EndToEndTests.start()
@@ -224,6 +227,9 @@ struct ReportTests {
       "TOP PREFIX                                  UPLOADS    STALE  STALE HELD    OLDEST   ABORTED   RECLAIMED",
       "coffers-bj/examplecoffer-1250000000/tmp/          1        1       1 GiB     3d 4h         1       1 GiB",
       "coffers-bj/examplecoffer-1250000000/logs/         1        1   409.6 MiB     1d 1h         0         0 B",
+      "",
+      "KEPT BY AGE           <1h      <1d      <7d     <30d     <90d      <1y     >=1y",
+      "(no rule)               0        1        0        0        0        0        0",
       "",
     ]
     let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

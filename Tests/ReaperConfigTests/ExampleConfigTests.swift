@@ -22,5 +22,18 @@ struct ExampleConfigTests {
     #expect(tmp.maxIdle?.seconds == 21_600)
     #expect(tmp.exclude.map(\.pattern) == ["tmp/keep/*"])
     #expect(config.rules.rules.first { $0.name == "backups-slow-uploads" }?.minBytes == 1_048_576)
+    #expect(config.daemon.reportDetail == .summary)
+  }
+
+  /// The example is the config's annotated reference: every key any section accepts is there, set or commented out.
+  @Test func documentsEveryKey() throws {
+    let lines = try String(contentsOfFile: Self.path, encoding: .utf8).split(separator: "\n").map {
+      $0.drop { $0 == "#" || $0 == " " }
+    }
+    for section in ConfigSection.allCases {
+      for key in section.allowedKeys {
+        #expect(lines.contains { $0.hasPrefix("\(key) = ") }, "\(section.rawValue).\(key) is not in the example")
+      }
+    }
   }
 }
