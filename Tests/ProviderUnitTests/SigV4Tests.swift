@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ReaperProviders
@@ -90,5 +91,42 @@ struct SigV4Tests {
     #expect(parsed.accessKey == "AKIDEXAMPLE")
     #expect(parsed.scope == "20150830/us-east-1/service/aws4_request")
     #expect(parsed.signedHeaders == ["host", "x-amz-date"])
+  }
+
+  /// The cached signing key is the derived one: the same signatures as without a cache, across a change of day,
+  /// of secret and of region, in any order.
+  @Test func aCachedSigningKeySignsExactlyAsADerivedOne() {
+    let cache = SigningKeyCache()
+    let dates = ["20130524T000000Z", "20130524T235959Z", "20130525T000000Z", "20130524T120000Z"]
+    for (index, amzDate) in (dates + dates.reversed()).enumerated() {
+      let secret = index % 3 == 0 ? "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" : "another-secret"
+      let region = index % 2 == 0 ? "us-east-1" : "eu-west-1"
+      let plain = SigV4Signer(accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: secret, region: region)
+      var cached = plain
+      cached.keys = cache
+      let headers = [("Host", "examplebucket.s3.amazonaws.com"), ("x-amz-date", amzDate)]
+      func sign(_ signer: SigV4Signer) -> String {
+        signer.sign(
+          method: "GET", path: "/", query: [("uploads", "")], headers: headers,
+          payloadHash: SigV4Signer.emptyPayloadHash, amzDate: amzDate
+        ).signature
+      }
+      #expect(sign(cached) == sign(plain), "\(amzDate) \(region)")
+      #expect(sign(cached) == sign(plain), "again, from the cache: \(amzDate) \(region)")
+    }
+  }
+
+  /// The fast path for plain header values against the general rule (trim, collapse runs of spaces).
+  @Test func headerValuesNormaliseAsTheGeneralRuleDoes() {
+    let alphabet: [Character] = [" ", " ", "\t", "a", "b", "é", "\u{00A0}", ":"]
+    var random = SystemRandomNumberGenerator()
+    for _ in 0..<5_000 {
+      let value = String(
+        (0..<Int.random(in: 0...8, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+      let general = value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        .trimmingCharacters(in: .whitespaces)
+      #expect(SigV4Signer.normalize(value) == general, "\(Array(value.unicodeScalars))")
+    }
+    #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 1_440_938_160)) == "20150830T123600Z")
   }
 }

@@ -6,6 +6,10 @@ import ReaperCore
 /// Any S3-compatible store (AWS, Ceph RGW, MinIO, COS and OSS in S3 mode), signed with SigV4.
 public struct S3Provider: PlumbedProvider {
   let plumbing: ProviderPlumbing
+  /// One per provider, so per cycle and credentials.
+  let signingKeys = SigningKeyCache()
+  /// Parsed once, not for every request.
+  let endpoint: Endpoint
   public var target: Target { plumbing.target }
 
   static let goneCodes: Set<String> = ["NoSuchUpload", "NoSuchKey"]
@@ -18,6 +22,7 @@ public struct S3Provider: PlumbedProvider {
     plumbing = ProviderPlumbing(
       target: target, credentials: credentials, transport: transport, pageSize: pageSize, largestPage: 1000,
       maximumPages: maximumPages, clock: clock)
+    endpoint = Endpoint(target.endpoint)
   }
 
   public func uploads(bucket: String, prefix: String) -> Pages<UploadPage> {
@@ -107,7 +112,6 @@ public struct S3Provider: PlumbedProvider {
 
   /// Where a request goes: the URL's host and path, per the target's addressing style.
   func address(bucket: String, key: String?) -> (host: String, base: String, path: String) {
-    let endpoint = Endpoint(target.endpoint)
     if target.pathStyle {
       let host = endpoint.authority()
       return (host, "\(endpoint.scheme)://\(host)", "/\(bucket)" + (key.map { "/\($0)" } ?? ""))
@@ -129,7 +133,7 @@ public struct S3Provider: PlumbedProvider {
     guard let accessKey = credentials.accessKeyID, let secretKey = credentials.secretAccessKey else {
       throw context.error(.accessDenied, "no access_key_id/secret_access_key in the credentials")
     }
-    let signer = SigV4Signer(accessKey: accessKey, secretKey: secretKey, region: target.region)
+    let signer = SigV4Signer(accessKey: accessKey, secretKey: secretKey, region: target.region, keys: signingKeys)
     let reply = try await transport.send(
       context, retry: retry,
       build: { () throws(ProviderError) -> HTTPExchange in
