@@ -71,7 +71,10 @@ struct Footguns {
     let scoped = rules.scoped(target: target, bucket: bucket).rules
     guard let position = scoped.firstIndex(where: { $0.name == bucketRule.name }) else { return [] }
     let prefix = bucketRule.prefix.utf8
-    if scoped[..<position].contains(where: { $0.prefix.utf8.elementsEqual(prefix) }) { return [] }
+    // A higher rule with `initiator` or `owner` lets the uploads it passes over through, so it claims nothing whole.
+    if scoped[..<position].contains(where: { $0.prefix.utf8.elementsEqual(prefix) && !$0.hasIdentityCondition }) {
+      return []
+    }
     return scoped[(position + 1)...].filter { other in
       other.target == target && other.bucket.map { $0.utf8.elementsEqual(bucket.utf8) } == true
         && prefix.starts(with: other.prefix.utf8)

@@ -57,6 +57,8 @@ extension ConfigValidator {
     for pattern in exclude where pattern.isEmpty {
       report(at(section, "exclude"), "rule.exclude", "an empty glob matches nothing; remove it")
     }
+    let initiator = identityGlobs(section, "initiator", reach: reach(bucket, of: scopeTargets))
+    let owner = identityGlobs(section, "owner", reach: reach(bucket, of: scopeTargets))
     var action: RuleAction?
     if let text = requiredString(section, "action") {
       action = RuleAction(rawValue: text)
@@ -67,6 +69,33 @@ extension ConfigValidator {
     guard let name, let action else { return nil }
     return Rule(
       name: name, target: targetName, bucket: bucket, prefix: prefix, maxAge: maxAge, maxIdle: maxIdle,
-      minBytes: minBytes, exclude: exclude.filter { !$0.isEmpty }.map(Glob.init), action: action)
+      minBytes: minBytes, exclude: exclude.filter { !$0.isEmpty }.map(Glob.init), initiator: initiator,
+      owner: owner, action: action)
+  }
+
+  /// The targets a rule can act in: its own, or every one; narrowed to those holding its bucket, when it names one.
+  func reach(_ bucket: String?, of targets: [Target]) -> [Target] {
+    guard let bucket else { return targets }
+    return targets.filter { $0.buckets.contains(bucket) }
+  }
+
+  /// `initiator` or `owner`: globs on an id of the listing. Refused where the rule can reach a provider whose
+  /// listing has no such id (pds), since there the condition could never hold and the rule would silently act
+  /// on nothing; and refused empty, since `[]` would read as "no condition" and widen the rule.
+  mutating func identityGlobs(_ section: Section, _ key: String, reach: [Target]) -> [Glob] {
+    guard let patterns = stringArray(section, key, required: false) else { return [] }
+    if patterns.isEmpty {
+      report(at(section, key), "rule.\(key)", "an empty list sets no condition; list globs, or remove the key")
+    }
+    if patterns.contains("") {
+      report(at(section, key), "rule.\(key)", "an empty glob matches no \(key); remove it")
+    }
+    if let pds = reach.first(where: { $0.provider == .pds }) {
+      report(
+        at(section, key), "rule.\(key)",
+        "pds listings carry no \(key) id, and this rule reaches pds target \"\(pds.name)\"; give the rule a target = \"<a cdcs or s3 target>\""
+      )
+    }
+    return patterns.filter { !$0.isEmpty }.map(Glob.init)
   }
 }

@@ -29,6 +29,10 @@ public struct Upload: Sendable, Hashable {
   /// The key as the server sent it, when that differs from `key` and the server did not say whether it encoded
   /// keys (Ceph 16 encodes without saying): rules must select the upload the same way under both readings.
   public var otherKeyReading: String?
+  /// The listing's `Initiator.ID` and `Owner.ID` (S3, CDCS), as the server sent them: claims, not facts. nil when
+  /// the record carried none, or only blanks; a rule that asks for one then does not select the upload.
+  public var initiatorID: String?
+  public var ownerID: String?
 
   public init(
     target: String, bucket: String, key: String, uploadID: String, initiated: Date, handle: String? = nil,
@@ -195,11 +199,16 @@ public struct Rule: Sendable, Hashable {
   /// nil or 0: no size condition.
   public var minBytes: Int64?
   public var exclude: [Glob]
+  /// Globs on the upload's `Initiator.ID` and `Owner.ID`; empty: no condition. A rule with either selects only
+  /// uploads whose listing carried that id and matched: an upload without it is never taken to be anyone's.
+  public var initiator: [Glob]
+  public var owner: [Glob]
   public var action: RuleAction
 
   public init(
     name: String, target: String? = nil, bucket: String? = nil, prefix: String = "", maxAge: TimeSpan? = nil,
-    maxIdle: TimeSpan? = nil, minBytes: Int64? = nil, exclude: [Glob] = [], action: RuleAction
+    maxIdle: TimeSpan? = nil, minBytes: Int64? = nil, exclude: [Glob] = [], initiator: [Glob] = [],
+    owner: [Glob] = [], action: RuleAction
   ) {
     self.name = name
     self.target = target
@@ -209,7 +218,24 @@ public struct Rule: Sendable, Hashable {
     self.maxIdle = maxIdle
     self.minBytes = minBytes
     self.exclude = exclude
+    self.initiator = initiator
+    self.owner = owner
     self.action = action
+  }
+
+  /// Whether the rule selects only some uploads' initiators or owners, so an upload under its prefix may still
+  /// fall through to the next rule.
+  public var hasIdentityCondition: Bool { !initiator.isEmpty || !owner.isEmpty }
+
+  /// Whether the upload's identity ids satisfy this rule's `initiator` and `owner`. An id the listing did not
+  /// carry satisfies no glob, not even `*`: a rule for someone's uploads never reaches one of unknown origin.
+  public func matchesIdentity(initiator initiatorID: String?, owner ownerID: String?) -> Bool {
+    func satisfied(_ globs: [Glob], _ id: String?) -> Bool {
+      guard !globs.isEmpty else { return true }
+      guard let id else { return false }
+      return globs.contains { $0.matches(id) }
+    }
+    return satisfied(initiator, initiatorID) && satisfied(owner, ownerID)
   }
 
   /// Whether deciding under this rule needs the upload's parts listed.

@@ -1,6 +1,9 @@
 /// The rules of a config in precedence order. Which rule applies to an upload:
 /// the longest matching `prefix`; on equal prefixes a rule naming the bucket, then one naming the target;
-/// then the earlier rule in the file. The winner's `exclude` globs then apply, and no other rule is tried.
+/// then the earlier rule in the file. A rule with `initiator` or `owner` globs is passed over for an upload whose
+/// ids do not match them (or that has no such id), and the next rule is tried: such a rule narrows what it
+/// reaches, never what the rules after it reach. The winner's `exclude` globs then apply, and no other rule is
+/// tried.
 public struct RuleSet: Sendable, Hashable {
   /// In file order, as written.
   public let rules: [Rule]
@@ -43,8 +46,10 @@ public struct RuleSet: Sendable, Hashable {
     }
   }
 
-  public func select(target: String, bucket: String, key: String) -> Selection {
-    scoped(target: target, bucket: bucket).select(key: key)
+  public func select(
+    target: String, bucket: String, key: String, initiator: String? = nil, owner: String? = nil
+  ) -> Selection {
+    scoped(target: target, bucket: bucket).select(key: key, initiator: initiator, owner: owner)
   }
 
   /// The rules that can apply in one bucket, in precedence order: done once per bucket, not once per upload.
@@ -55,11 +60,13 @@ public struct RuleSet: Sendable, Hashable {
       })
   }
 
-  /// An earlier rule with exactly the same scope, which means `rule` can never win.
+  /// An earlier rule with exactly the same scope, which means `rule` can never win. One with `initiator` or
+  /// `owner` globs lets the uploads it passes over through, so it shadows nothing.
   public func shadowingRule(of rule: Rule) -> Rule? {
     guard let position = rules.firstIndex(where: { $0.name == rule.name }) else { return nil }
     return rules[..<position].first { other in
       other.prefix.utf8.elementsEqual(rule.prefix.utf8) && other.bucket == rule.bucket && other.target == rule.target
+        && !other.hasIdentityCondition
     }
   }
 }
@@ -73,9 +80,16 @@ public struct ScopedRules: Sendable, Hashable {
   /// Whether any rule here may need an upload's parts listed to decide.
   public var anyNeedsParts: Bool { rules.contains { $0.needsParts } }
 
-  public func select(key: String) -> RuleSet.Selection {
+  /// - Parameters:
+  ///   - initiator: the upload's `Initiator.ID`, nil when the listing carried none.
+  ///   - owner: the upload's `Owner.ID`, nil when the listing carried none.
+  public func select(key: String, initiator: String? = nil, owner: String? = nil) -> RuleSet.Selection {
     // Byte-wise prefix test: keys are byte strings, and String.hasPrefix would apply Unicode equivalence.
-    guard let winner = rules.first(where: { key.utf8.starts(with: $0.prefix.utf8) }) else { return .unmatched }
+    guard
+      let winner = rules.first(where: {
+        key.utf8.starts(with: $0.prefix.utf8) && $0.matchesIdentity(initiator: initiator, owner: owner)
+      })
+    else { return .unmatched }
     if let glob = winner.exclude.first(where: { $0.matches(key) }) { return .excluded(winner, by: glob) }
     return .selected(winner)
   }

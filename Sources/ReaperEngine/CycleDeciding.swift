@@ -18,9 +18,10 @@ extension Cycle {
     var results = [(Evaluation, doubt: String?)?](repeating: nil, count: uploads.count)
     await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
       for (index, upload) in uploads.enumerated() {
-        let selection = rules.select(key: upload.key)
+        let selection = rules.select(key: upload.key, initiator: upload.initiatorID, owner: upload.ownerID)
         if !options.listOnly, let other = upload.otherKeyReading,
-          rules.select(key: other).selectedRuleName != selection.selectedRuleName
+          rules.select(key: other, initiator: upload.initiatorID, owner: upload.ownerID).selectedRuleName
+            != selection.selectedRuleName
         {
           let reason =
             "key ambiguous: the server did not say whether it URL-encoded keys, and the rules treat \"\(upload.key)\" and \"\(other)\" differently"

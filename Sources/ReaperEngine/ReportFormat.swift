@@ -6,6 +6,8 @@ public enum ReportFormat {
   public static func jsonLine(_ record: UploadRecord) -> String {
     var line = "{\"target\":\(json(record.upload.target)),\"bucket\":\(json(record.upload.bucket))"
     line += ",\"key\":\(json(record.upload.key)),\"upload_id\":\(json(record.upload.uploadID))"
+    // Only when the listing named one: an absent field and an unknown initiator are the same thing.
+    if let initiator = record.upload.initiatorID { line += ",\"initiator\":\(json(initiator))" }
     line +=
       ",\"initiated\":\"\(Timestamp.formatRFC3339(record.upload.initiated))\",\"age_seconds\":\(record.ageSeconds)"
     line += ",\"idle_seconds\":\(record.idleSeconds.map(String.init) ?? "null")"
@@ -44,7 +46,7 @@ public enum ReportFormat {
 
   static let columns: [(title: String, width: Int)] = [
     ("OUTCOME", 15), ("DECISION", 9), ("AGE", 8), ("IDLE", 8), ("PARTS", 5), ("BYTES", 10), ("RULE", 20),
-    ("TARGET/BUCKET", 32),
+    ("INITIATOR", 20), ("TARGET/BUCKET", 32),
   ]
 
   public static var tableHeader: String {
@@ -56,8 +58,13 @@ public enum ReportFormat {
       record.outcome.rawValue, record.decision.rawValue, TimeSpan.humanize(seconds: record.ageSeconds),
       record.idleSeconds.map { TimeSpan.humanize(seconds: $0) } ?? "-", record.parts.map(String.init) ?? "-",
       record.bytes.map(ByteCount.humanize) ?? "-", record.rule ?? "-",
-      "\(record.upload.target)/\(record.upload.bucket)",
+      record.upload.initiatorID.map(printable) ?? "-", "\(record.upload.target)/\(record.upload.bucket)",
     ]) + "\(record.upload.key)  (\(record.reason))"
+  }
+
+  /// A server's id on a terminal: control characters (an escape sequence, a line break) are shown as `?`.
+  static func printable(_ text: String) -> String {
+    String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
   }
 
   static func row(_ cells: [String]) -> String {

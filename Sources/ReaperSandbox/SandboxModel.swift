@@ -19,12 +19,24 @@ public struct SandboxUpload: Sendable, Hashable, Codable {
   public var uploadID: String
   public var initiated: Date
   public var parts: [SandboxPart]
+  /// The `Initiator.ID` and `Owner.ID` the S3 and CDCS listings show. nil: the dialect's usual account
+  /// (`sandbox` in S3, a CAM uin in CDCS); `SandboxUpload.unnamed` (empty): the record leaves the element out.
+  public var initiator: String?
+  public var owner: String?
 
-  public init(key: String, uploadID: String, initiated: Date, parts: [SandboxPart] = []) {
+  /// An identity the listing leaves out, for tests of records that do not say whose they are.
+  public static let unnamed = ""
+
+  public init(
+    key: String, uploadID: String, initiated: Date, parts: [SandboxPart] = [], initiator: String? = nil,
+    owner: String? = nil
+  ) {
     self.key = key
     self.uploadID = uploadID
     self.initiated = initiated
     self.parts = parts
+    self.initiator = initiator
+    self.owner = owner
   }
 
   /// The id of the uploading file the PDS dialect shows for this upload, derived from the upload id.

@@ -30,7 +30,7 @@ public struct SandboxSeed: Sendable {
   /// {"credentials": [{"access_key_id": "AK", "secret_access_key": "SK"}], "access_tokens": ["pds-token"],
   ///  "buckets": [{"name": "demo-1250000000", "quirks": {"initiated_format": "ctime", "page_limit": 7},
   ///    "pds_quirks": {"page_limit": 2, "parts_page_limit": 3},
-  ///    "uploads": [{"key": "tmp/a.bin", "upload_id": "optional", "age": "36h",
+  ///    "uploads": [{"key": "tmp/a.bin", "upload_id": "optional", "age": "36h", "initiator": "optional",
   ///                 "parts": [{"size": 5242880, "age": "30h"}]}],
   ///    "files": [{"key": "photos/done.jpg", "size": 1024, "age": "90d"}]}]}
   /// ```
@@ -64,7 +64,8 @@ public struct SandboxSeed: Sendable {
         }
         uploads.append(
           SandboxUpload(
-            key: upload.key, uploadID: upload.uploadId ?? uploadID(counter), initiated: initiated, parts: parts))
+            key: upload.key, uploadID: upload.uploadId ?? uploadID(counter), initiated: initiated, parts: parts,
+            initiator: upload.initiator, owner: upload.owner))
       }
       var files: [SandboxFile] = []
       for file in bucket.files ?? [] {
@@ -122,6 +123,9 @@ public struct SandboxSeed: Sendable {
       var initiated: String?
       var age: String?
       var parts: [Part]?
+      /// `Initiator.ID` and `Owner.ID`; absent: the dialect's usual account, "": left out of the listing.
+      var initiator: String?
+      var owner: String?
     }
     struct Part: Decodable {
       var number: Int?

@@ -77,7 +77,9 @@ public enum CDCSDecoder {
       entries.append(
         Entry(
           key: key, uploadID: uploadID, initiated: initiated,
-          otherReading: encoding == nil && key != rawKey ? rawKey : nil))
+          otherReading: encoding == nil && key != rawKey ? rawKey : nil,
+          initiatorID: IdentityField(record["Initiator"]?["ID"]?.text).value,
+          ownerID: IdentityField(record["Owner"]?["ID"]?.text).value))
     }
     let nextText = root["NextUploadIdMarker"]?.text
     var nextMarker: String?

@@ -37,20 +37,25 @@ public enum S3Decoder {
     var truncatedText: String?
     var encoding: String?
     var rawNextKey: String?
-    var current: (key: String?, uploadID: String?, initiated: String?) = (nil, nil, nil)
-    var rawUploads: [(key: String?, uploadID: String?, initiated: String?)] = []
+    typealias Raw = (
+      key: String?, uploadID: String?, initiated: String?, initiator: IdentityField, owner: IdentityField
+    )
+    var current: Raw = (nil, nil, nil, IdentityField(), IdentityField())
+    var rawUploads: [Raw] = []
     var root: String?
     let failure = StreamingXML.parse(
       bytes,
       start: { path in
         if path.count == 1 { root = path[0] }
-        if path.count == 2, path[1] == "Upload" { current = (nil, nil, nil) }
+        if path.count == 2, path[1] == "Upload" { current = (nil, nil, nil, IdentityField(), IdentityField()) }
       },
       end: { path, text in
         switch (path.count, path.last) {
         case (3, "Key") where path[1] == "Upload": current.key = text
         case (3, "UploadId") where path[1] == "Upload": current.uploadID = text
         case (3, "Initiated") where path[1] == "Upload": current.initiated = text
+        case (4, "ID") where path[1] == "Upload" && path[2] == "Initiator": current.initiator.add(text)
+        case (4, "ID") where path[1] == "Upload" && path[2] == "Owner": current.owner.add(text)
         case (2, "Upload"): rawUploads.append(current)
         case (2, "IsTruncated"): truncatedText = text
         case (2, "Bucket"): page.bucket = text
@@ -97,7 +102,8 @@ public enum S3Decoder {
       page.entries.append(
         Entry(
           key: key, uploadID: uploadID, initiated: initiated,
-          otherReading: encoding == nil && key != rawKey ? rawKey : nil))
+          otherReading: encoding == nil && key != rawKey ? rawKey : nil, initiatorID: raw.initiator.value,
+          ownerID: raw.owner.value))
     }
     return page
   }

@@ -172,8 +172,12 @@ struct EndToEndTests {
     let records = try Self.jsonLines(result.stdout).dropLast()
     #expect(records.count == 17)
     #expect(records.allSatisfy { $0["parts"] is Int && $0["bytes"] is Int })
+    // The sandbox's listings name an initiator for every upload, and list passes it on.
+    #expect(records.allSatisfy { ($0["initiator"] as? String)?.isEmpty == false }, "\(records.first ?? [:])")
     #expect(setup.server.store.aborted.isEmpty)
     let text = try await CLITests.run(["list", "--config", setup.config])
     #expect(text.stdout.contains("17 uploads holding"))
+    let header = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("OUTCOME") })
+    #expect(header.contains(" INITIATOR "), "\(header)")
   }
 }

@@ -40,5 +40,9 @@ struct PDSExampleConfigTests {
     #expect(rule.prefix == "相册/")
     #expect(rule.maxIdle?.seconds == 86_400)
     #expect(loaded.config.rules.inPrecedenceOrder.first?.name == "backups-slow-uploads")
+    // The commented initiator rule loads beside the pds target, because it names an s3 target.
+    let byInitiator = try #require(loaded.config.rules.rules.first { $0.name == "app-a-abort" })
+    #expect(byInitiator.initiator.map(\.pattern) == ["arn:aws:iam::*:user/app-a*"])
+    #expect(byInitiator.owner.map(\.pattern) == ["*"])
   }
 }

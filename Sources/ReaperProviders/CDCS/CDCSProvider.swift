@@ -48,6 +48,8 @@ public struct CDCSProvider: PlumbedProvider {
         var upload = Upload(
           target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
         upload.otherKeyReading = $0.otherReading
+        upload.initiatorID = $0.initiatorID
+        upload.ownerID = $0.ownerID
         return upload
       }
       return (

@@ -60,6 +60,8 @@ public struct S3Provider: PlumbedProvider {
         var upload = Upload(
           target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
         upload.otherKeyReading = $0.otherReading
+        upload.initiatorID = $0.initiatorID
+        upload.ownerID = $0.ownerID
         return upload
       }
       return (UploadPage(uploads: uploads, serverDate: reply.date, unreadable: page.unreadable), next)

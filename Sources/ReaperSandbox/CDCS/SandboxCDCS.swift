@@ -198,6 +198,15 @@ extension SandboxStore {
       body: Array(body.utf8))
   }
 
+  /// `"Initiator":{…},` or `"Owner":{…},`: the seed's CAM account for nil, nothing at all for an empty id.
+  static func cdcsIdentity(_ field: String, _ id: String?) -> String {
+    guard let id else {
+      return "\"\(field)\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
+    }
+    guard !id.isEmpty else { return "" }
+    return "\"\(field)\":{\"ID\":\(JSONString.literal(id)),\"DisplayName\":\(JSONString.literal(id))},"
+  }
+
   /// One upload of a CDCS ListMultipartUploads page.
   static func cdcsRecord(_ upload: WireUpload, quirks: CDCSQuirks, encode: (String) -> String) -> String {
     let initiated = jsonField("Initiated", upload.initiated) { date in
@@ -209,9 +218,7 @@ extension SandboxStore {
     }
     let record =
       "{\"Key\":\(JSONString.literal(encode(upload.key))),\"\(quirks.uploadIDField)\":\(JSONString.literal(upload.uploadID)),"
-      + "\"Initiator\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-      + "\"Owner\":{\"ID\":\"qcs::cam::uin/100000000001:uin/100000000001\",\"DisplayName\":\"100000000001\"},"
-      + initiated
+      + cdcsIdentity("Initiator", upload.initiator) + cdcsIdentity("Owner", upload.owner) + initiated
     // jsonField ends with a comma, for fields that others follow.
     return String(record.dropLast()) + "}"
   }

@@ -191,6 +191,9 @@ struct WireUpload {
   var fileID: String?
   var driveID: String?
   var parentID: String?
+  /// S3, CDCS: the `Initiator.ID` and `Owner.ID` to show; nil for the dialect's usual account, empty for none.
+  var initiator: String? = nil
+  var owner: String? = nil
 }
 
 struct WirePart {
@@ -220,7 +223,8 @@ extension SandboxHostility {
     for upload in uploads {
       let id = upload.uploadID
       var shown = WireUpload(
-        key: upload.key, uploadID: id, initiated: .date(upload.initiated), updated: .date(upload.updated))
+        key: upload.key, uploadID: id, initiated: .date(upload.initiated), updated: .date(upload.updated),
+        initiator: upload.initiator, owner: upload.owner)
       if applies(.emptyKey, to: id) { shown.key = "" }
       if applies(.dotSegmentKey, to: id) { shown.key = dialect == .pds ? ".." : upload.key + "/.." }
       if applies(.emptyUploadID, to: id) {

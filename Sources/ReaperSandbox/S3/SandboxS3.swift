@@ -78,12 +78,20 @@ extension SandboxStore {
       "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
     for upload in wireListing(page, dialect: .s3, state: &state) {
       xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
-      xml += "<Initiator><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Initiator>"
-      xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><StorageClass>STANDARD</StorageClass>"
+      xml += Self.s3Identity("Initiator", upload.initiator) + Self.s3Identity("Owner", upload.owner)
+      xml += "<StorageClass>STANDARD</StorageClass>"
       xml += Self.xmlField("Initiated", upload.initiated, Self.s3Time) + "</Upload>"
     }
     xml += "</ListMultipartUploadsResult>"
     return SandboxResponse(status: 200, headers: [], body: Array(xml.utf8))
+  }
+
+  /// `<Initiator>` or `<Owner>`: the usual account for nil, nothing at all for an empty id.
+  static func s3Identity(_ element: String, _ id: String?) -> String {
+    let id = id ?? "sandbox"
+    guard !id.isEmpty else { return "" }
+    let text = XMLText.escape(id)
+    return "<\(element)><ID>\(text)</ID><DisplayName>\(text)</DisplayName></\(element)>"
   }
 
   func s3ListParts(

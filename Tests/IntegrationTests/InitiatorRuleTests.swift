@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import ReaperCore
+import ReaperEngine
+import ReaperProviders
+import ReaperSandbox
+import TestSupport
+import Testing
+
+@testable import ReaperConfig
+
+/// A rule by initiator against the sandbox's S3 and CDCS dialects: in one bucket of two applications' stale
+/// uploads, `initiator = ["app-a*"]` with `action = "abort"` aborts exactly app-a's; an upload whose listing names
+/// no initiator is never taken for app-a's, and goes to the next rule.
+@Suite("Rules by initiator against the sandbox")
+struct InitiatorRuleTests {
+  static let day: TimeInterval = 86_400
+
+  static func upload(_ id: String, initiator: String?, age: TimeInterval = 3 * day) -> SandboxUpload {
+    var upload = SandboxUpload.aged("data/\(id).bin", id: id, age: age)
+    upload.initiator = initiator
+    upload.owner = "acct-1"
+    return upload
+  }
+
+  static let uploads = [
+    upload("a-1", initiator: "app-a"), upload("a-2", initiator: "app-a-worker-2"),
+    upload("a-fresh", initiator: "app-a", age: 3600), upload("b-1", initiator: "app-b"),
+    upload("b-2", initiator: "xapp-a"), upload("nobody", initiator: SandboxUpload.unnamed),
+    upload("blank", initiator: "  "), upload("b-fresh", initiator: "app-b", age: 3600),
+  ]
+
+  static let rules = [
+    Rule(
+      name: "app-a-abort", maxAge: TimeSpan(seconds: 86_400), initiator: [Glob("app-a*")], owner: [Glob("acct-*")],
+      action: .abort),
+    Rule(name: "rest", maxAge: TimeSpan(seconds: 86_400), action: .report),
+  ]
+
+  static func run(_ provider: ProviderKind, harness: SandboxHarness) async -> (CycleSummary, [UploadRecord]) {
+    var config = CycleTests.config(harness, buckets: ["mixed"], rules: Self.rules)
+    config.targets[0].provider = provider
+    if provider == .s3 { config.targets[0].region = "us-east-1" }
+    let transport = harness.transport
+    let sink = CollectingSink()
+    let cycle = Cycle(
+      config: config, options: CycleOptions(), environment: CycleTests.environment,
+      makeProvider: { target, credentials -> any UploadProvider in
+        switch target.provider {
+        case .s3: S3Provider(target: target, credentials: credentials, transport: transport)
+        default: CDCSProvider(target: target, credentials: credentials, transport: transport)
+        }
+      }, sink: sink, logger: Logger(label: "test"))
+    let summary = await cycle.run()
+    return (summary, await sink.records)
+  }
+
+  @Test(arguments: [ProviderKind.s3, .cdcs])
+  func exactlyAppAsStaleUploadsAreAborted(provider: ProviderKind) async throws {
+    try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: Self.uploads)]) { harness in
+      let (summary, records) = await Self.run(provider, harness: harness)
+      #expect(summary.errors.isEmpty, "\(summary.errors)")
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == ["a-1", "a-2"])
+      #expect(summary.aborted == 2)
+      let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.upload.uploadID, $0) })
+      #expect(byID.count == Self.uploads.count)
+      // Every record says whose it is, as the listing said; blank and missing initiators read as unknown.
+      #expect(byID["a-2"]?.upload.initiatorID == "app-a-worker-2")
+      #expect(byID["a-2"]?.upload.ownerID == "acct-1")
+      #expect(byID["nobody"]?.upload.initiatorID == nil)
+      #expect(byID["blank"]?.upload.initiatorID == nil)
+      // Not app-a's, or not known to be: the abort rule passes them over, and the report rule takes them.
+      for id in ["b-1", "b-2", "nobody", "blank"] {
+        #expect(byID[id]?.rule == "rest", "\(id)")
+        #expect(byID[id]?.outcome == .reported, "\(id)")
+      }
+      #expect(byID["a-fresh"]?.rule == "app-a-abort")
+      #expect(byID["a-fresh"]?.outcome == .kept)
+      #expect(harness.store.uploads(in: "mixed").count == Self.uploads.count - 2)
+      // The report line carries the initiator when the listing named one, and leaves it out when not.
+      let named = try #require(byID["a-1"].map(ReportFormat.jsonLine))
+      #expect(named.contains(#""upload_id":"a-1","initiator":"app-a","initiated":"#), "\(named)")
+      let unnamed = try #require(byID["nobody"].map(ReportFormat.jsonLine))
+      #expect(!unnamed.contains("initiator\""), "\(unnamed)")
+    }
+  }
+
+  /// With only the app-a rule, an upload without an initiator is unmatched: never aborted, whatever its age.
+  @Test func anUploadWithoutInitiatorIsNeverAbortedByTheRule() async throws {
+    let uploads = [Self.upload("a-1", initiator: "app-a"), Self.upload("nobody", initiator: SandboxUpload.unnamed)]
+    try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
+      var config = CycleTests.config(harness, buckets: ["mixed"], rules: [Self.rules[0]])
+      config.safety.maxAbortFraction = 1
+      let (summary, records) = await CycleTests.run(config, harness: harness)
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == ["a-1"])
+      #expect(summary.unmatched == 1)
+      let nobody = try #require(records.first { $0.upload.uploadID == "nobody" })
+      #expect(nobody.decision == .unmatched)
+      #expect(nobody.outcome == .kept)
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import ReaperCore
+
+/// `initiator` and `owner` on a rule: a condition the upload's listed ids must meet for the rule to select it.
+/// An upload without the id is passed over, and the next rule in precedence is tried.
+@Suite("Rules by initiator or owner")
+struct IdentityRuleTests {
+  static func rule(
+    _ name: String, prefix: String = "", initiator: [String] = [], owner: [String] = [], exclude: [String] = [],
+    action: RuleAction = .abort
+  ) -> Rule {
+    Rule(
+      name: name, prefix: prefix, maxAge: TimeSpan(seconds: 86_400), exclude: exclude.map(Glob.init),
+      initiator: initiator.map(Glob.init), owner: owner.map(Glob.init), action: action)
+  }
+
+  static func selected(_ rules: RuleSet, key: String, initiator: String?, owner: String? = nil) -> String? {
+    rules.select(target: "t", bucket: "b", key: key, initiator: initiator, owner: owner).selectedRuleName
+  }
+
+  @Test func anInitiatorGlobSelectsOnlyMatchingIDs() {
+    let rules = RuleSet([Self.rule("app-a", initiator: ["app-a*", "*:user/batch-?"])])
+    #expect(Self.selected(rules, key: "k", initiator: "app-a") == "app-a")
+    #expect(Self.selected(rules, key: "k", initiator: "app-a-worker-7") == "app-a")
+    #expect(Self.selected(rules, key: "k", initiator: "arn:aws:iam::1:user/batch-3") == "app-a")
+    #expect(Self.selected(rules, key: "k", initiator: "arn:aws:iam::1:user/batch-33") == nil)
+    #expect(Self.selected(rules, key: "k", initiator: "app-b") == nil)
+    #expect(Self.selected(rules, key: "k", initiator: "xapp-a") == nil)
+    // Globs match exactly: no case folding, so "APP-A" is someone else.
+    #expect(Self.selected(rules, key: "k", initiator: "APP-A") == nil)
+  }
+
+  @Test func aMissingIDIsNeverSelectedEvenByStar() {
+    let rules = RuleSet([Self.rule("anyone", initiator: ["*"]), Self.rule("owned", prefix: "o/", owner: ["*"])])
+    #expect(Self.selected(rules, key: "k", initiator: nil) == nil)
+    #expect(rules.select(target: "t", bucket: "b", key: "k") == .unmatched)
+    #expect(Self.selected(rules, key: "o/k", initiator: nil, owner: nil) == nil)
+    #expect(Self.selected(rules, key: "o/k", initiator: nil, owner: "x") == "owned")
+  }
+
+  @Test func initiatorAndOwnerMustBothMatch() {
+    let rules = RuleSet([Self.rule("both", initiator: ["app-a"], owner: ["acct-1"])])
+    #expect(Self.selected(rules, key: "k", initiator: "app-a", owner: "acct-1") == "both")
+    #expect(Self.selected(rules, key: "k", initiator: "app-a", owner: "acct-2") == nil)
+    #expect(Self.selected(rules, key: "k", initiator: "app-a", owner: nil) == nil)
+    #expect(Self.selected(rules, key: "k", initiator: nil, owner: "acct-1") == nil)
+  }
+
+  /// The configured fallthrough: a passed-over upload goes to the next rule by precedence, as the config says.
+  /// Here an upload of unknown origin reaches the broader report rule, never the abort rule for app-a.
+  @Test func aPassedOverUploadFallsThroughToTheNextRule() {
+    let rules = RuleSet([
+      Self.rule("rest", action: .report),
+      Self.rule("tmp-app-a", prefix: "tmp/", initiator: ["app-a*"]),
+      Self.rule("tmp-keep", prefix: "tmp/", action: .log),
+    ])
+    #expect(Self.selected(rules, key: "tmp/x", initiator: "app-a1") == "tmp-app-a")
+    #expect(Self.selected(rules, key: "tmp/x", initiator: "app-b") == "tmp-keep")
+    #expect(Self.selected(rules, key: "tmp/x", initiator: nil) == "tmp-keep")
+    #expect(Self.selected(rules, key: "other", initiator: "app-a1") == "rest")
+    // The identity rule does not shadow the later rule of the same scope: that one still applies.
+    #expect(rules.shadowingRule(of: rules.rules[2]) == nil)
+  }
+
+  @Test func excludesApplyOnlyToTheRuleThatWon() {
+    let rules = RuleSet([
+      Self.rule("app-a", prefix: "tmp/", initiator: ["app-a"], exclude: ["*.lock"]),
+      Self.rule("tmp", prefix: "tmp/", action: .report),
+    ])
+    let excluded = rules.select(target: "t", bucket: "b", key: "tmp/x.lock", initiator: "app-a", owner: nil)
+    #expect(excluded.selectedRuleName == nil)
+    #expect(excluded.rule?.name == "app-a")
+    #expect(Self.selected(rules, key: "tmp/x.lock", initiator: "app-b") == "tmp")
+  }
+
+  @Test func aRuleWithoutIdentityConditionsIgnoresIDs() {
+    let rules = RuleSet([Self.rule("all")])
+    #expect(Self.selected(rules, key: "k", initiator: nil) == "all")
+    #expect(Self.selected(rules, key: "k", initiator: "anyone", owner: "anyone") == "all")
+    #expect(!rules.rules[0].hasIdentityCondition)
+  }
+}
