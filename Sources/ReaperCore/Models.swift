@@ -93,6 +93,9 @@ public struct PartsSummary: Sendable, Hashable {
   public var oldestModified: Date?
   /// The first part whose size is beyond any service's part limit: bytes held are then unknown.
   public var implausibleSize: String?
+  /// The `Initiator`/`Owner` IDs the parts listing named (S3 echoes them), for the re-check to compare.
+  public var initiatorIDs: Set<String> = []
+  public var ownerIDs: Set<String> = []
   /// Parts with no time at all, neither read nor unreadable: a provider that keeps none per part (PDS).
   public var untimedParts = 0
 

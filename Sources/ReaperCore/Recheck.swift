@@ -14,6 +14,17 @@ public enum Recheck {
     before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, decidedAt: Date, now: Date
   ) -> String? {
     let initiated = upload.initiated
+    // A rule chosen by who started the upload acts on the listing's word for it: a parts listing that names
+    // someone else contradicts it. Checked only under such a rule, so a server that formats the ID differently in
+    // its two answers costs no other rule its aborts.
+    if rule.hasIdentityCondition {
+      if let said = upload.initiatorID, let other = after.initiatorIDs.first(where: { $0 != said }) {
+        return "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \"\(said)\""
+      }
+      if let said = upload.ownerID, let other = after.ownerIDs.first(where: { $0 != said }) {
+        return "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \"\(said)\""
+      }
+    }
     if before == nil {
       // With nothing to compare with, the parts' dates are the only witness, so a part counts as a sign of life
       // unless its date clearly precedes the listing that decided. Dates that cannot be read or that precede the

@@ -19,8 +19,15 @@ public struct UploadPage: Sendable {
 /// One page of an upload's parts.
 public struct PartPage: Sendable {
   public var parts: [Part]
+  /// The `Initiator`/`Owner` IDs the answer names, where the API has them (S3).
+  public var initiatorIDs: Set<String> = []
+  public var ownerIDs: Set<String> = []
 
-  public init(parts: [Part]) { self.parts = parts }
+  public init(parts: [Part], initiatorIDs: Set<String> = [], ownerIDs: Set<String> = []) {
+    self.parts = parts
+    self.initiatorIDs = initiatorIDs
+    self.ownerIDs = ownerIDs
+  }
 }
 
 public enum AbortResult: Sendable, Equatable {
@@ -70,6 +77,8 @@ extension UploadProvider {
     do {
       for try await page in parts(of: upload) {
         for part in page.parts { summary.add(part) }
+        summary.initiatorIDs.formUnion(page.initiatorIDs)
+        summary.ownerIDs.formUnion(page.ownerIDs)
       }
     } catch let error as ProviderError {
       throw error

@@ -23,6 +23,10 @@ public enum S3Decoder {
     public var parts: [Part] = []
     public var isTruncated = false
     public var nextMarker: String?
+    /// Every `Initiator`/`Owner` ID the answer names (blank ones left out): the re-check compares them with the
+    /// listing's.
+    public var initiatorIDs: Set<String> = []
+    public var ownerIDs: Set<String> = []
   }
 
   public typealias Failure = WireFailure
@@ -135,6 +139,10 @@ public enum S3Decoder {
         case (2, "Bucket"): page.bucket = text
         case (2, "Key"): page.key = text
         case (2, "UploadId"): page.uploadID = text
+        case (3, "ID") where path[1] == "Initiator":
+          if !text.allSatisfy(\.isWhitespace) { page.initiatorIDs.insert(text) }
+        case (3, "ID") where path[1] == "Owner":
+          if !text.allSatisfy(\.isWhitespace) { page.ownerIDs.insert(text) }
         case (2, "IsTruncated"): truncatedText = text
         case (2, "NextPartNumberMarker"): page.nextMarker = text
         default: break

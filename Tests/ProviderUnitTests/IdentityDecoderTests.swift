@@ -95,4 +95,14 @@ struct IdentityDecoderTests {
     field.add("app-b")
     #expect(field.value == nil)
   }
+
+  /// ListParts echoes who started the upload; the re-check compares it with the listing's word.
+  @Test func s3ListPartsNamesItsInitiatorAndOwner() throws {
+    let body =
+      "<ListPartsResult><Bucket>b</Bucket><Key>k</Key><UploadId>u</UploadId><Initiator><ID>app-a</ID></Initiator><Owner><ID>  </ID></Owner><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><LastModified>2026-01-01T00:00:00.000Z</LastModified><Size>5</Size></Part></ListPartsResult>"
+    let page = try S3Decoder.decodeParts(Array(body.utf8))
+    #expect(page.initiatorIDs == ["app-a"])
+    #expect(page.ownerIDs.isEmpty)
+    #expect(page.parts.count == 1)
+  }
 }

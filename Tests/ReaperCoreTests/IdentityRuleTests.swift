@@ -81,4 +81,29 @@ struct IdentityRuleTests {
     #expect(Self.selected(rules, key: "k", initiator: "anyone", owner: "anyone") == "all")
     #expect(!rules.rules[0].hasIdentityCondition)
   }
+
+  /// Under a rule chosen by initiator, a re-check whose parts listing names someone else keeps the upload; one
+  /// that names the same initiator, or none, lets the abort go ahead. Other rules do not look.
+  @Test func theRecheckKeepsAnUploadWhosePartsListingNamesAnotherInitiator() {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    var upload = Upload(
+      target: "t", bucket: "b", key: "k", uploadID: "u", initiated: now.addingTimeInterval(-10 * 86_400))
+    upload.initiatorID = "app-a"
+    upload.ownerID = "o-1"
+    var parts = PartsSummary()
+    parts.add(Part(number: 1, size: 5, lastModified: now.addingTimeInterval(-9 * 86_400)))
+    let chosen = Self.rule("a", initiator: ["app-a*"])
+    func verdict(_ rule: Rule, initiators: Set<String>, owners: Set<String> = []) -> String? {
+      var after = parts
+      after.initiatorIDs = initiators
+      after.ownerIDs = owners
+      return Recheck.reasonToSkip(before: parts, after: after, rule: rule, upload: upload, decidedAt: now, now: now)
+    }
+    #expect(verdict(chosen, initiators: ["app-b"])?.contains("names initiator \"app-b\"") == true)
+    #expect(verdict(chosen, initiators: ["app-a", "app-b"]) != nil)
+    #expect(verdict(chosen, initiators: [], owners: ["o-2"])?.contains("owner") == true)
+    #expect(verdict(chosen, initiators: ["app-a"], owners: ["o-1"]) == nil)
+    #expect(verdict(chosen, initiators: []) == nil)
+    #expect(verdict(Self.rule("any"), initiators: ["app-b"]) == nil)
+  }
 }

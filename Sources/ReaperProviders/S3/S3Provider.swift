@@ -88,7 +88,10 @@ public struct S3Provider: PlumbedProvider {
         throw context.error(
           .malformedResponse, "truncated parts page without NextPartNumberMarker", status: reply.status)
       }
-      return (PartPage(parts: page.parts), page.isTruncated ? page.nextMarker : nil)
+      return (
+        PartPage(parts: page.parts, initiatorIDs: page.initiatorIDs, ownerIDs: page.ownerIDs),
+        page.isTruncated ? page.nextMarker : nil
+      )
     }
   }
 

@@ -108,7 +108,10 @@ extension SandboxStore {
     var xml =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
     xml += "<Bucket>\(XMLText.escape(wire.bucket))</Bucket><Key>\(XMLText.escape(wire.key))</Key>"
-    xml += "<UploadId>\(XMLText.escape(wire.uploadID))</UploadId><PartNumberMarker>\(after)</PartNumberMarker>"
+    xml += "<UploadId>\(XMLText.escape(wire.uploadID))</UploadId>"
+    // As S3 and Ceph do: who started the upload, which the re-check compares with the listing's word.
+    xml += Self.s3Identity("Initiator", upload.initiator) + Self.s3Identity("Owner", upload.owner)
+    xml += "<PartNumberMarker>\(after)</PartNumberMarker>"
     xml += "<NextPartNumberMarker>\(page.last?.number ?? after)</NextPartNumberMarker><MaxParts>\(maxParts)</MaxParts>"
     xml += "<IsTruncated>\(truncated)</IsTruncated>"
     for part in wire.parts {
