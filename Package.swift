@@ -108,7 +108,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "ReaperProviders", "ReaperCore", "ReaperConfig", "ReaperEngine",
-        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
       ],
       path: "Tests/TestSupport"
     ),

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ReaperCore
 import ReaperEngine
 import ReaperProviders
@@ -88,15 +87,7 @@ struct AdaptiveCycleTests {
         Rule(name: "stale", maxAge: TimeSpan(seconds: 86_400), maxIdle: TimeSpan(seconds: 3600), action: .abort)
       ]),
       credentialSources: ["t": .environment(prefix: "P_")])
-    var options = CycleOptions()
-    options.hostClock = { now }
-    let sink = CollectingSink()
-    let cycle = Cycle(
-      config: config, options: options, environment: ["P_ACCESS_KEY_ID": "a", "P_SECRET_ACCESS_KEY": "b"],
-      makeProvider: { _, _ in provider }, sink: sink,
-      logger: Logger(label: "adaptive") { _ in SwiftLogNoOpLogHandler() })
-    let summary = await cycle.run()
-    return (summary, await sink.records)
+    return await MemoryCycle.run(config, provider: provider, now: now)
   }
 
   static func verdicts(_ records: [UploadRecord]) -> [String: String] {

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PropertyBased
 import ReaperCore
 import ReaperEngine
@@ -145,13 +144,7 @@ struct GuardPropertyTests {
         dryRun: scenario.dryRun),
       safety: scenario.safety, targets: [target], rules: RuleSet(scenario.rules),
       credentialSources: ["t": .environment(prefix: "P_")])
-    var options = CycleOptions()
-    options.hostClock = { [now = scenario.now] in now }
-    let cycle = Cycle(
-      config: config, options: options, environment: ["P_ACCESS_KEY_ID": "a", "P_SECRET_ACCESS_KEY": "b"],
-      makeProvider: { _, _ in provider }, sink: CollectingSink(),
-      logger: Logger(label: "property") { _ in SwiftLogNoOpLogHandler() })
-    return (await cycle.run(), provider)
+    return (await MemoryCycle.run(config, provider: provider, now: scenario.now).0, provider)
   }
 
   @Test func anAbortAlwaysHasEveryReasonAndNoGuardAgainstIt() async {

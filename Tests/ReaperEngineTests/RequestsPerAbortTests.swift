@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ReaperCore
 import ReaperEngine
 import ReaperProviders
@@ -49,15 +48,8 @@ struct RequestsPerAbortTests {
       safety: SafetySettings(
         minAge: TimeSpan(seconds: 3600), maxAbortsPerCycle: 1000, maxAbortFraction: 1, recheckBeforeAbort: recheck),
       targets: [target], rules: RuleSet([rule]), credentialSources: ["t": .environment(prefix: "P_")])
-    var options = CycleOptions()
-    options.hostClock = { now }
-    let sink = CollectingSink()
-    let cycle = Cycle(
-      config: config, options: options, environment: ["P_ACCESS_KEY_ID": "a", "P_SECRET_ACCESS_KEY": "b"],
-      makeProvider: { _, _ in provider }, sink: sink,
-      logger: Logger(label: "requests") { _ in SwiftLogNoOpLogHandler() })
-    let summary = await cycle.run()
-    return (summary, provider, await sink.records)
+    let (summary, records) = await MemoryCycle.run(config, provider: provider, now: now)
+    return (summary, provider, records)
   }
 
   @Test func anAgeRuleListsPartsOnlyInTheRecheckAndStillAccountsTheBytes() async {

@@ -44,14 +44,7 @@ public struct CDCSProvider: PlumbedProvider {
           .inconsistentResponse, "NextUploadIdMarker \(next) points back into the page it ends; not trusted",
           status: reply.status)
       }
-      let uploads = page.entries.map {
-        var upload = Upload(
-          target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
-        upload.otherKeyReading = $0.otherReading
-        upload.initiatorID = $0.initiatorID
-        upload.ownerID = $0.ownerID
-        return upload
-      }
+      let uploads = page.entries.map { $0.upload(target: target.name, bucket: bucket) }
       return (
         UploadPage(uploads: uploads, serverDate: reply.date, unreadable: page.unreadable),
         page.isTruncated ? page.nextMarker : nil

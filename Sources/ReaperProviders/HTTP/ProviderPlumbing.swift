@@ -82,3 +82,14 @@ enum Query {
     }.joined(separator: "&")
   }
 }
+
+extension UploadEntry {
+  /// The upload a listing's entry describes, as the S3 and CDCS listings give it.
+  func upload(target: String, bucket: String) -> Upload {
+    var upload = Upload(target: target, bucket: bucket, key: key, uploadID: uploadID, initiated: initiated)
+    upload.otherKeyReading = otherReading
+    upload.initiatorID = initiatorID
+    upload.ownerID = ownerID
+    return upload
+  }
+}

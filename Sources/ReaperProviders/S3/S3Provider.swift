@@ -56,14 +56,7 @@ public struct S3Provider: PlumbedProvider {
           asked: marker.flatMap(S3Marker.split), entries: page.entries.map { ($0.key, $0.uploadID) }, next: nil,
           context: context, status: reply.status)
       }
-      let uploads = page.entries.map {
-        var upload = Upload(
-          target: target.name, bucket: bucket, key: $0.key, uploadID: $0.uploadID, initiated: $0.initiated)
-        upload.otherKeyReading = $0.otherReading
-        upload.initiatorID = $0.initiatorID
-        upload.ownerID = $0.ownerID
-        return upload
-      }
+      let uploads = page.entries.map { $0.upload(target: target.name, bucket: bucket) }
       return (UploadPage(uploads: uploads, serverDate: reply.date, unreadable: page.unreadable), next)
     }
   }
