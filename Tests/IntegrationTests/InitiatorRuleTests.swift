@@ -99,4 +99,53 @@ struct InitiatorRuleTests {
       #expect(nobody.outcome == .kept)
     }
   }
+
+  /// The uploads listing says app-a started the upload; by the re-check, the server's ListParts says app-b did.
+  /// The two answers disagree about what the abort rests on, so the upload is kept and the reason says why.
+  @Test func aReCheckThatNamesAnotherInitiatorKeepsTheUpload() async throws {
+    let uploads = [Self.upload("a-1", initiator: "app-a"), Self.upload("a-2", initiator: "app-a")]
+    try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
+      var config = CycleTests.config(harness, buckets: ["mixed"], rules: [Self.rules[0]])
+      config.targets[0].provider = .s3
+      config.targets[0].region = "us-east-1"
+      config.safety.maxAbortFraction = 1
+      let store = harness.store
+      let transport = harness.transport
+      let sink = CollectingSink()
+      let cycle = Cycle(
+        config: config, options: CycleOptions(), environment: CycleTests.environment,
+        makeProvider: { target, credentials -> any UploadProvider in
+          RenamedBeforeParts(
+            inner: S3Provider(target: target, credentials: credentials, transport: transport),
+            rename: { upload in
+              guard upload.uploadID == "a-1",
+                var changed = store.uploads(in: "mixed").first(where: { $0.uploadID == "a-1" })
+              else { return }
+              changed.initiator = "app-b"
+              store.put([changed], in: "mixed")
+            })
+        }, sink: sink, logger: Logger(label: "test"))
+      let summary = await cycle.run()
+      let records = await sink.records
+      #expect(harness.store.aborted.map(\.uploadID) == ["a-2"])
+      #expect(summary.aborted == 1)
+      let renamed = try #require(records.first { $0.upload.uploadID == "a-1" })
+      #expect(renamed.outcome == .skippedRecheck)
+      #expect(renamed.reason.contains(#"names initiator "app-b""#), "\(renamed.reason)")
+    }
+  }
+}
+
+/// A provider whose server changes an upload just before its parts are listed.
+private struct RenamedBeforeParts: UploadProvider {
+  let inner: any UploadProvider
+  let rename: @Sendable (Upload) -> Void
+
+  var target: Target { inner.target }
+  func uploads(bucket: String, prefix: String) -> Pages<UploadPage> { inner.uploads(bucket: bucket, prefix: prefix) }
+  func parts(of upload: Upload) -> Pages<PartPage> {
+    rename(upload)
+    return inner.parts(of: upload)
+  }
+  func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult { try await inner.abort(upload) }
 }
