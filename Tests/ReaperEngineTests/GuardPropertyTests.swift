@@ -25,7 +25,9 @@ struct Scenario: CustomStringConvertible {
   static let prefixes = ["", "a/", "a/b/", "c/", "a/b/c/"]
   static let globs = ["a/b/*", "*.keep", "c/?", "*"]
 
-  init(seed: UInt64) {
+  /// - Parameter recentParts: also date a third of the parts within the clocks' tolerance of the listing, where a
+  ///   re-check with no earlier listing to compare with must take them for signs of life.
+  init(seed: UInt64, recentParts: Bool = false) {
     var random = SplitMix64(seed: seed)
     let hour: Int64 = 3600
     let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -66,7 +68,10 @@ struct Scenario: CustomStringConvertible {
           // dated then is a sign of life to a re-check that has no earlier listing to compare with.
           let span = max(0, age)
           let floor = min(span, ClockCheck.tolerance + 1)
-          let since = floor + (span - floor) * Double(random.next() % 1001) / 1000
+          var since = floor + (span - floor) * Double(random.next() % 1001) / 1000
+          if recentParts, random.next() % 3 == 0 {
+            since = min(span, ClockCheck.tolerance) * Double(random.next() % 1001) / 1000
+          }
           return Part(
             number: number + 1, size: Int64(random.next() % 2000), lastModified: now.addingTimeInterval(-since))
         }
@@ -172,6 +177,29 @@ struct GuardPropertyTests {
         #expect(aborted.count == min(candidates.count, scenario.safety.maxAbortsPerCycle), "\(scenario)")
       }
       #expect(summary.uploadsSeen == all.count)
+      #expect(summary.aborted == aborted.count)
+    }
+  }
+
+  /// Worlds with parts written just before the listing: every guard still holds, and under an abort rule on age
+  /// alone (whose re-check is the only parts listing) no upload with a part that recent is aborted.
+  @Test func aRecentlyWrittenUploadIsNeverAbortedOnItsAgeAlone() async {
+    await propertyCheck(count: 300, input: Gen.int(in: 0...Int.max)) { seed in
+      let scenario = Scenario(seed: UInt64(seed), recentParts: true)
+      let (summary, provider) = await Self.runCycle(scenario)
+      let aborted = provider.abortedUploads
+      for upload in aborted {
+        #expect(Oracle.policyAllowsAbort(scenario, upload), "false abort of \(upload.key) in \(scenario)")
+        guard let rule = Oracle.winner(scenario.rules, bucket: upload.bucket, key: upload.key),
+          rule.maxIdle == nil, (rule.minBytes ?? 0) == 0, scenario.safety.recheckBeforeAbort
+        else { continue }
+        let newest = (scenario.parts[upload.uploadID] ?? []).compactMap(\.lastModified).max()
+        #expect(
+          newest.map { $0 < scenario.now.addingTimeInterval(-ClockCheck.tolerance) } ?? true,
+          "\(upload.key) aborted with a part dated \(newest.map(Timestamp.formatRFC3339) ?? "-") in \(scenario)")
+      }
+      #expect(aborted.count <= scenario.safety.maxAbortsPerCycle)
+      #expect(Set(aborted.map(\.uploadID)).count == aborted.count, "an upload aborted twice")
       #expect(summary.aborted == aborted.count)
     }
   }
