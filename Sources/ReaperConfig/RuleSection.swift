@@ -21,7 +21,7 @@ extension ConfigValidator {
       }
     }
     let bucket = string(section, "bucket")
-    if let bucket, !scopeTargets.isEmpty, !scopeTargets.contains(where: { $0.buckets.contains(bucket) }) {
+    if let bucket, !scopeTargets.isEmpty, !scopeTargets.contains(where: { $0.mayWatch(bucket) }) {
       let owner = targetName.map { "target \"\($0)\"" } ?? "any target"
       report(at(section, "bucket"), "rule.bucket", "bucket \"\(bucket)\" is not in the buckets of \(owner)")
     }
@@ -76,7 +76,7 @@ extension ConfigValidator {
   /// The targets a rule can act in: its own, or every one; narrowed to those holding its bucket, when it names one.
   func reach(_ bucket: String?, of targets: [Target]) -> [Target] {
     guard let bucket else { return targets }
-    return targets.filter { $0.buckets.contains(bucket) }
+    return targets.filter { $0.mayWatch(bucket) }
   }
 
   /// `initiator` or `owner`: globs on an id of the listing. Refused where the rule can reach a provider whose

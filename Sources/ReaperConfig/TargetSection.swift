@@ -45,13 +45,51 @@ extension ConfigValidator {
       }
       pathStyle = value
     }
+    let excludeBuckets = stringArray(section, "exclude_buckets", required: false) ?? []
+    if let buckets, let provider { checkBucketEntries(buckets, exclude: excludeBuckets, provider: provider, section) }
     guard let name, let provider, let endpoint, let buckets else { return nil }
     let source = credentialSource(credentialsFile, targetName: name, provider: provider, section: section)
     var target = Target(
       name: name, provider: provider, endpoint: endpoint, region: region, buckets: buckets,
       credentialsFile: credentialsFile, zone: zone, pathStyle: pathStyle)
     target.zoneConfigured = section.table["timezone"] != nil
+    target.excludeBuckets = excludeBuckets.map(Glob.init)
     return (target, source)
+  }
+
+  /// Globs need the endpoint's own bucket listing, which only some APIs document; an empty entry or one that
+  /// could never name a bucket is a typo, and an exclusion that takes back a literal entry is worth a word.
+  mutating func checkBucketEntries(
+    _ buckets: [String], exclude: [String], provider: ProviderKind, _ section: Section
+  ) {
+    for entry in buckets {
+      if entry.isEmpty {
+        continue
+      } else if BucketPattern.isGlob(entry), !provider.listsBuckets {
+        report(
+          at(section, "buckets"), "target.buckets",
+          "\"\(entry)\" is a glob, but \(provider.rawValue) documents no listing of buckets to match it against; name each bucket"
+        )
+      } else if !BucketPattern.isGlob(entry), let problem = BucketPattern.problem(inListedName: entry) {
+        report(at(section, "buckets"), "target.buckets", "\"\(entry)\" cannot be a bucket: it has \(problem)")
+      }
+    }
+    for pattern in exclude where pattern.isEmpty {
+      report(at(section, "exclude_buckets"), "target.exclude_buckets", "an entry is empty")
+    }
+    let globs = exclude.filter { !$0.isEmpty }.map(Glob.init)
+    for entry in buckets where !BucketPattern.isGlob(entry) {
+      if let glob = globs.first(where: { $0.matches(entry) }) {
+        report(
+          at(section, "exclude_buckets"), "target.exclude_buckets",
+          "\"\(glob.pattern)\" excludes \"\(entry)\", which buckets names: it will not be watched", .warning)
+      }
+    }
+    if !exclude.isEmpty, !buckets.contains(where: BucketPattern.isGlob) {
+      report(
+        at(section, "exclude_buckets"), "target.exclude_buckets",
+        "no entry of buckets is a glob, so exclude_buckets only takes back buckets named there", .warning)
+    }
   }
 
   mutating func checkEndpoint(_ endpoint: String, _ section: Section) {

@@ -2,6 +2,10 @@ import Foundation
 
 public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
   case cdcs, s3, pds
+
+  /// Whether the API documents a listing of the endpoint's buckets (S3 ListBuckets), so `buckets` may hold globs.
+  /// CDCS documents none.
+  public var listsBuckets: Bool { self == .s3 }
 }
 
 /// What a rule does with an upload it finds stale.
@@ -174,6 +178,8 @@ public struct Target: Sendable, Hashable {
   /// is read only in a zone the operator named; otherwise two readings are possible and it is unreadable.
   public var zoneConfigured = false
   public var pathStyle: Bool
+  /// Bucket names never watched, even when a `buckets` glob matches them (`exclude_buckets`).
+  public var excludeBuckets: [Glob] = []
 
   public init(
     name: String, provider: ProviderKind, endpoint: String, region: String, buckets: [String],
@@ -239,6 +245,21 @@ public struct Rule: Sendable, Hashable {
       return globs.contains { $0.matches(id) }
     }
     return satisfied(initiator, initiatorID) && satisfied(owner, ownerID)
+  }
+
+  /// Whether the rule's `bucket` (a name or a glob; none: every bucket) takes in `name`. A name is compared byte
+  /// for byte, as bucket names are stored.
+  public func reaches(bucket name: String) -> Bool {
+    guard let bucket else { return true }
+    if BucketPattern.isGlob(bucket) { return Glob(bucket).matches(name) }
+    return bucket.utf8.elementsEqual(name.utf8)
+  }
+
+  /// Precedence among rules of equal prefix: one naming its bucket outranks one with a bucket glob, which
+  /// outranks one for every bucket.
+  var bucketRank: Int {
+    guard let bucket else { return 0 }
+    return BucketPattern.isGlob(bucket) ? 1 : 2
   }
 
   /// Whether deciding under this rule needs the upload's parts listed.

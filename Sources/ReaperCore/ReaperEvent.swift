@@ -10,6 +10,9 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   case clockSuspect = "8a6c4e2d0b9f4a7c5e3d1b9f7a5c3eb8"
   /// The server's clock and this host's disagree: ages are measured on the earlier of the two.
   case clockSkew = "6d2f8b4a0c1e4f93a7b5c3d1e9f0a2c4"
+  /// A `buckets` glob now matches a bucket it did not, or no longer matches one it did (it was deleted, renamed or
+  /// excluded): said once per change.
+  case bucketsChanged = "4d54f99f0e674f0caa4fa3d37f9a4e70"
 
   public var messageID: String { rawValue }
 }

@@ -1,9 +1,9 @@
 /// The rules of a config in precedence order. Which rule applies to an upload:
-/// the longest matching `prefix`; on equal prefixes a rule naming the bucket, then one naming the target;
-/// then the earlier rule in the file. A rule with `initiator` or `owner` globs is passed over for an upload whose
-/// ids do not match them (or that has no such id), and the next rule is tried: such a rule narrows what it
-/// reaches, never what the rules after it reach. The winner's `exclude` globs then apply, and no other rule is
-/// tried.
+/// the longest matching `prefix`; on equal prefixes a rule naming the bucket, then one with a bucket glob, then
+/// one naming the target; then the earlier rule in the file. A rule with `initiator` or `owner` globs is passed
+/// over for an upload whose ids do not match them (or that has no such id), and the next rule is tried: such a
+/// rule narrows what it reaches, never what the rules after it reach. The winner's `exclude` globs then apply,
+/// and no other rule is tried.
 public struct RuleSet: Sendable, Hashable {
   /// In file order, as written.
   public let rules: [Rule]
@@ -18,7 +18,7 @@ public struct RuleSet: Sendable, Hashable {
       let leftLength = left.prefix.utf8.count
       let rightLength = right.prefix.utf8.count
       if leftLength != rightLength { return leftLength > rightLength }
-      if (left.bucket != nil) != (right.bucket != nil) { return left.bucket != nil }
+      if left.bucketRank != right.bucketRank { return left.bucketRank > right.bucketRank }
       if (left.target != nil) != (right.target != nil) { return left.target != nil }
       return lhs < rhs
     }
@@ -56,7 +56,7 @@ public struct RuleSet: Sendable, Hashable {
   public func scoped(target: String, bucket: String) -> ScopedRules {
     ScopedRules(
       rules: precedence.lazy.map { rules[$0] }.filter { rule in
-        (rule.target.map { $0 == target } ?? true) && (rule.bucket.map { $0.utf8.elementsEqual(bucket.utf8) } ?? true)
+        (rule.target.map { $0 == target } ?? true) && rule.reaches(bucket: bucket)
       })
   }
 

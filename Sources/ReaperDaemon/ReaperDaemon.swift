@@ -25,6 +25,8 @@ public final class ReaperDaemon: Service {
   let firstDelay: Duration
   /// Kept for the life of the process, so counters keep counting across cycles and reloads.
   let metrics = CycleMetrics()
+  /// What bucket globs matched, across cycles and reloads: a bucket appearing or vanishing is said once.
+  let bucketMemory = BucketMemory()
 
   public init(
     config: ReaperConfig, configPath: String, environment: [String: String], transport: HTTPTransport,
@@ -104,6 +106,7 @@ public final class ReaperDaemon: Service {
       var options = CycleOptions()
       options.progress = { [self] in ticks.add(1, ordering: .relaxed) }
       options.shouldStop = { [self] in stopping.load(ordering: .relaxed) }
+      options.bucketMemory = bucketMemory
       ticks.add(1, ordering: .relaxed)
       busy.store(true, ordering: .relaxed)
       let summary = await CycleRunner(config: config, metrics: metrics, logger: logger).run(

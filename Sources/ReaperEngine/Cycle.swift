@@ -154,12 +154,15 @@ public struct Cycle: Sendable {
     var skewNoted = false
     /// Set when an upload claims to start in the server's future: this target aborts nothing this cycle.
     var clockSuspect: String?
-    for bucket in target.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
+    let watched = await watchedBuckets(target, provider: provider, into: &tally)
+    for bucket in watched.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
       if stopping {
         tally.notices.append("target \(target.name), bucket \(bucket): not listed, the cycle was stopping")
         continue
       }
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
+      // A bucket only a glob found, that no rule reaches, would be walked to decide nothing.
+      if rules.isEmpty, watched.discovered.contains(bucket), !options.listOnly, !config.daemon.accountAll { continue }
       let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.

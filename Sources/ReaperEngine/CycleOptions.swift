@@ -20,6 +20,8 @@ public struct CycleOptions: Sendable {
   public var progress: @Sendable () -> Void = {}
   /// Once true, no new page is fetched and no new abort started; in-flight work finishes.
   public var shouldStop: @Sendable () -> Bool = { false }
+  /// What bucket globs matched last cycle, so that a bucket appearing or vanishing is said once (the daemon's).
+  public var bucketMemory: BucketMemory?
 
   public init(mode: Mode = .scan, targetFilter: String? = nil) {
     self.mode = mode

@@ -52,9 +52,21 @@ public protocol UploadProvider: Sendable {
   func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage>
   func parts(of upload: Upload) -> Pages<PartPage>
   func abort(_ upload: Upload) async throws(ProviderError) -> AbortResult
+  /// The endpoint's bucket names (drive ids for PDS), for `buckets` globs. Only providers whose API documents a
+  /// listing (`ProviderKind.listsBuckets`) have one; check-config refuses globs for the others.
+  func bucketNames() -> Pages<BucketNamePage>
 }
 
 extension UploadProvider {
+  public func bucketNames() -> Pages<BucketNamePage> {
+    let target = target
+    let refusal = ProviderError(
+      kind: .invalidArgument, target: target.name, bucket: "", request: "list buckets",
+      message: "\(target.provider.rawValue) documents no listing of buckets; name each bucket in buckets")
+    let fetch: Pages<BucketNamePage>.Fetch = { (_: String?) async throws(ProviderError) in throw refusal }
+    return Pages(stalled: { _ in refusal }, fetch: fetch)
+  }
+
   public func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage> {
     uploads(bucket: bucket, prefix: prefix)
   }

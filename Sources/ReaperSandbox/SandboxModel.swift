@@ -157,6 +157,8 @@ public struct SandboxFaults: Sendable, Hashable, Codable {
   public var repeatFirstPageNext = 0
   /// Buckets that answer 403 AccessDenied.
   public var denyBuckets: [String] = []
+  /// The endpoint's bucket listing (S3 ListBuckets) answers 403 AccessDenied.
+  public var denyBucketListing = false
   /// Answer nothing at all (requests hang until the client gives up).
   public var hang = false
   /// PDS: every access token is answered 401 AccessTokenExpired.
@@ -205,6 +207,7 @@ public struct SandboxAbort: Sendable, Hashable, Codable {
 public struct SandboxRequestLog: Sendable, Hashable, Codable {
   public var total = 0
   public var listUploads = 0
+  public var listBuckets = 0
   public var listParts = 0
   public var aborts = 0
   public var rejectedSignatures = 0
@@ -259,6 +262,7 @@ extension SandboxFaults {
     stallMarkers = try container.decodeIfPresent(Bool.self, forKey: .stallMarkers) ?? false
     repeatFirstPageNext = try container.decodeIfPresent(Int.self, forKey: .repeatFirstPageNext) ?? 0
     denyBuckets = try container.decodeIfPresent([String].self, forKey: .denyBuckets) ?? []
+    denyBucketListing = try container.decodeIfPresent(Bool.self, forKey: .denyBucketListing) ?? false
     hang = try container.decodeIfPresent(Bool.self, forKey: .hang) ?? false
     expireTokens = try container.decodeIfPresent(Bool.self, forKey: .expireTokens) ?? false
     completeOnGet = try container.decodeIfPresent([String].self, forKey: .completeOnGet) ?? []

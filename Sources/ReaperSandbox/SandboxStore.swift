@@ -65,6 +65,11 @@ public final class SandboxStore: Sendable {
     }
   }
 
+  /// Deletes a bucket (or drive) and everything in it, as an operator removing it would.
+  public func remove(bucket name: String) {
+    state.withLock { _ = $0.buckets.removeValue(forKey: name) }
+  }
+
   public var aborted: [SandboxAbort] { state.withLock { $0.aborted } }
   public var requestLog: SandboxRequestLog { state.withLock { $0.log } }
   public func clearRequestLog() { state.withLock { $0.log = SandboxRequestLog() } }

@@ -4,7 +4,8 @@ import Testing
 
 @testable import ReaperConfig
 
-/// The example config's commented pds target and rule must be valid as they stand once uncommented.
+/// The example config's commented targets (pds, and s3 with bucket globs) and rules must be valid as they stand
+/// once uncommented.
 @Suite("The example config's pds block")
 struct PDSExampleConfigTests {
   @Test func uncommentedItLoads() throws {
@@ -13,7 +14,7 @@ struct PDSExampleConfigTests {
     let lines = source.components(separatedBy: "\n").map { line in
       line.hasPrefix("#") && !line.hasPrefix("# ") && line.count > 1 ? String(line.dropFirst()) : line
     }
-    #expect(lines.filter { $0.hasPrefix("[[target]]") }.count == 3)
+    #expect(lines.filter { $0.hasPrefix("[[target]]") }.count == 4)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pds-example-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -24,7 +25,9 @@ struct PDSExampleConfigTests {
     }
     try "access_token=example\n".write(
       to: directory.appendingPathComponent("pds-photos.cred"), atomically: true, encoding: .utf8)
-    for name in ["coffers-bj.cred", "ceph-local.cred", "pds-photos.cred"] {
+    try "access_key_id=AK\nsecret_access_key=SK\n".write(
+      to: directory.appendingPathComponent("aws-all.cred"), atomically: true, encoding: .utf8)
+    for name in ["coffers-bj.cred", "ceph-local.cred", "pds-photos.cred", "aws-all.cred"] {
       try FileManager.default.setAttributes(
         [.posixPermissions: 0o600], ofItemAtPath: directory.appendingPathComponent(name).path)
     }
@@ -32,6 +35,9 @@ struct PDSExampleConfigTests {
       source: lines.joined(separator: "\n"), path: directory.appendingPathComponent("config.toml").path,
       environment: [:])
     #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+    let every = try #require(loaded.config.targets.first { $0.name == "aws-all" })
+    #expect(every.discoversBuckets)
+    #expect(every.excludeBuckets.map(\.pattern) == ["*-legal-hold", "audit-*"])
     let target = try #require(loaded.config.targets.first { $0.name == "pds-photos" })
     #expect(target.provider == .pds)
     #expect(target.buckets == ["11001"])

@@ -110,7 +110,8 @@ public struct S3Provider: PlumbedProvider {
 
   /// Where a request goes: the URL's host and path, per the target's addressing style.
   func address(bucket: String, key: String?) -> (host: String, base: String, path: String) {
-    if target.pathStyle {
+    // No bucket: a request to the service itself (ListBuckets), which never takes a virtual host.
+    if target.pathStyle || bucket.isEmpty {
       let host = endpoint.authority()
       return (host, "\(endpoint.scheme)://\(host)", "/\(bucket)" + (key.map { "/\($0)" } ?? ""))
     }
@@ -119,7 +120,7 @@ public struct S3Provider: PlumbedProvider {
   }
 
   /// - Parameter upload: the one upload the request acts on; nil for a bucket's listing.
-  private func send(
+  func send(
     _ method: HTTPMethod, bucket: String, upload: UploadAddress?, query: [(String, String)], gone: Set<String>,
     retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {

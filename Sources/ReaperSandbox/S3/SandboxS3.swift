@@ -17,6 +17,11 @@ extension SandboxStore {
       return fail(403, problem.code, problem.message)
     }
     state.log.lastSignedHeaders = SigV4Signer.parseAuthorization(authorization)?.signedHeaders ?? []
+    if bucketName.isEmpty, request.method == "GET" {
+      guard !state.faults.denyBucketListing else { return fail(403, "AccessDenied", "listing buckets is denied") }
+      return s3ListBuckets(
+        Dictionary(query, uniquingKeysWith: { first, _ in first }), requestID: requestID, state: &state)
+    }
     let dialect = Dialect(
       fail: fail,
       listUploads: { bucket, parameters, state in
@@ -27,6 +32,30 @@ extension SandboxStore {
       },
       headers: s3Headers(requestID: requestID))
     return route(request, bucketName: bucketName, key: key, query: query, dialect: dialect, state: &state)
+  }
+
+  /// ListBuckets, paged by `ContinuationToken` when asked with `max-buckets`, as AWS does since 2024. The token is
+  /// the last name of the page before, so a bucket created mid-walk is picked up or not, never served twice.
+  func s3ListBuckets(_ parameters: [String: String], requestID: String, state: inout State) -> SandboxResponse {
+    state.log.listBuckets += 1
+    let names = state.buckets.keys.sorted()
+    let after = parameters["continuation-token"]
+    let rest = after.map { token in names.filter { $0 > token } } ?? names
+    let limit = parameters["max-buckets"].flatMap(Int.init).map { min(10_000, max(1, $0)) } ?? 10_000
+    let page = rest.prefix(limit)
+    var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    xml += "<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    xml += "<Owner><ID>sandbox</ID><DisplayName>sandbox</DisplayName></Owner><Buckets>"
+    for name in page {
+      xml +=
+        "<Bucket><Name>\(XMLText.escape(name))</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket>"
+    }
+    xml += "</Buckets>"
+    if rest.count > page.count, let last = page.last {
+      xml += "<ContinuationToken>\(XMLText.escape(last))</ContinuationToken>"
+    }
+    xml += "</ListAllMyBucketsResult>"
+    return SandboxResponse(status: 200, headers: s3Headers(requestID: requestID), body: Array(xml.utf8))
   }
 
   func s3ListUploads(
