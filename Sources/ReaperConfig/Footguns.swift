@@ -13,6 +13,20 @@ struct Footguns {
 
   func warnings(safety: SafetySettings, targets: [Target], rules: RuleSet) -> [ConfigDiagnostic] {
     safetyWarnings(safety) + rules.rules.flatMap { reachWarnings($0, targets: targets, rules: rules) }
+      + identityWithoutRecheck(safety, rules: rules)
+  }
+
+  /// Only the re-check's parts listing can confirm the uploads listing's word for who started an upload.
+  func identityWithoutRecheck(_ safety: SafetySettings, rules: RuleSet) -> [ConfigDiagnostic] {
+    guard !safety.recheckBeforeAbort else { return [] }
+    return rules.rules.filter { $0.action == .abort && $0.hasIdentityCondition }.compactMap { rule in
+      ruleTables[rule.name].map { table in
+        warning(
+          "\(table).action", "rule.action",
+          "abort rule \"\(rule.name)\" selects by initiator or owner, and with recheck_before_abort = false it acts on the uploads listing's word alone (Ceph before 17 names the requester as every upload's initiator)"
+        )
+      }
+    }
   }
 
   func safetyWarnings(_ safety: SafetySettings) -> [ConfigDiagnostic] {

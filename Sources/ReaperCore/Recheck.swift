@@ -10,14 +10,27 @@ public enum Recheck {
   /// - Returns: why the abort must be skipped, or nil when it may go ahead.
   /// Idle is measured as the decision measured it: from the newest part, else the upload's own last activity
   /// (PDS), never from an older stamp when the times cannot be read.
+  ///   - partsNameIdentities: whether the provider's parts listing documents `Initiator` and `Owner` (S3). Under a
+  ///     rule by initiator or owner the re-check must then confirm the uploads listing's word, not merely not
+  ///     contradict it: Ceph before 17 lists every upload as the requester's own and leaves the IDs out of
+  ///     ListParts, so a rule for the reaper's own user would otherwise take in everyone's uploads.
   public static func reasonToSkip(
-    before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, decidedAt: Date, now: Date
+    before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, decidedAt: Date, now: Date,
+    partsNameIdentities: Bool = false
   ) -> String? {
     let initiated = upload.initiated
     // A rule chosen by who started the upload acts on the listing's word for it: a parts listing that names
     // someone else contradicts it. Checked only under such a rule, so a server that formats the ID differently in
     // its two answers costs no other rule its aborts.
     if rule.hasIdentityCondition {
+      if partsNameIdentities, !rule.initiator.isEmpty, after.initiatorIDs.isEmpty {
+        return
+          "recheck: the parts listing names no initiator, so nothing confirms the uploads listing's \"\(upload.initiatorID ?? "")\""
+      }
+      if partsNameIdentities, !rule.owner.isEmpty, after.ownerIDs.isEmpty {
+        return
+          "recheck: the parts listing names no owner, so nothing confirms the uploads listing's \"\(upload.ownerID ?? "")\""
+      }
       if let said = upload.initiatorID, let other = after.initiatorIDs.first(where: { $0 != said }) {
         return "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \"\(said)\""
       }

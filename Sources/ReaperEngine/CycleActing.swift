@@ -97,7 +97,8 @@ extension Cycle {
         let now = options.hostClock().addingTimeInterval(candidate.clockOffset)
         let reason = Recheck.reasonToSkip(
           before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload,
-          decidedAt: candidate.decidedAt, now: now)
+          decidedAt: candidate.decidedAt, now: now,
+          partsNameIdentities: provider.target.provider.partsListingNamesIdentities)
         // The only listing, when the decision made none: what the upload holds, kept or aborted.
         if candidate.parts == nil { current.parts = after }
         if let reason {

@@ -134,6 +134,44 @@ struct InitiatorRuleTests {
       #expect(renamed.reason.contains(#"names initiator "app-b""#), "\(renamed.reason)")
     }
   }
+
+  /// Ceph before 17 names the requester as every upload's Initiator and Owner, and ListParts names neither. A
+  /// rule for the reaper's own user then selects everyone's stale uploads by the listing's word; the re-check finds
+  /// nothing that confirms it, so every one is kept and the reason says so. Honest uploads beside them (the lie
+  /// falls on half) are aborted as usual.
+  @Test func aListingThatNamesTheRequesterForEveryUploadAbortsNothingUnconfirmed() async throws {
+    let uploads = (1...8).map { Self.upload("r-\($0)", initiator: $0 % 2 == 0 ? "app-b" : SandboxHostility.requester) }
+    try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
+      let lied: Set<String> = ["r-1", "r-2", "r-3", "r-4"]
+      harness.store.hostility = {
+        var hostility = SandboxHostility(lies: [.identityOfRequester], rate: 1)
+        hostility.uploads = lied
+        return hostility
+      }()
+      let requesterRule = Rule(
+        name: "mine", maxAge: TimeSpan(seconds: 86_400), initiator: [Glob(SandboxHostility.requester)], action: .abort)
+      var config = CycleTests.config(harness, buckets: ["mixed"], rules: [requesterRule])
+      config.targets[0].provider = .s3
+      config.targets[0].region = "us-east-1"
+      config.safety.maxAbortFraction = 1
+      let transport = harness.transport
+      let sink = CollectingSink()
+      let cycle = Cycle(
+        config: config, options: CycleOptions(), environment: CycleTests.environment,
+        makeProvider: { target, credentials -> any UploadProvider in
+          S3Provider(target: target, credentials: credentials, transport: transport)
+        }, sink: sink, logger: Logger(label: "test"))
+      _ = await cycle.run()
+      let records = await sink.records
+      // Only the honest requester's uploads outside the lie: r-5 and r-7.
+      #expect(Set(harness.store.aborted.map(\.uploadID)) == ["r-5", "r-7"])
+      for id in lied {
+        let record = try #require(records.first { $0.upload.uploadID == id })
+        #expect(record.outcome == .skippedRecheck, "\(id)")
+        #expect(record.reason.contains("names no initiator"), "\(record.reason)")
+      }
+    }
+  }
 }
 
 /// A provider whose server changes an upload just before its parts are listed.

@@ -106,4 +106,36 @@ struct IdentityRuleTests {
     #expect(verdict(chosen, initiators: []) == nil)
     #expect(verdict(Self.rule("any"), initiators: ["app-b"]) == nil)
   }
+
+  /// Where the parts listing documents who started the upload (S3), a rule by initiator or owner needs it to say so:
+  /// silence confirms nothing (Ceph 16 names the requester in the listing and nobody in ListParts).
+  @Test func whereThePartsListingNamesIdentitiesSilenceConfirmsNothing() {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    var upload = Upload(
+      target: "t", bucket: "b", key: "k", uploadID: "u", initiated: now.addingTimeInterval(-10 * 86_400))
+    upload.initiatorID = "app-a"
+    upload.ownerID = "o-1"
+    var parts = PartsSummary()
+    parts.add(Part(number: 1, size: 5, lastModified: now.addingTimeInterval(-9 * 86_400)))
+    func verdict(_ rule: Rule, initiators: Set<String>, owners: Set<String>, documented: Bool) -> String? {
+      var after = parts
+      after.initiatorIDs = initiators
+      after.ownerIDs = owners
+      return Recheck.reasonToSkip(
+        before: parts, after: after, rule: rule, upload: upload, decidedAt: now, now: now,
+        partsNameIdentities: documented)
+    }
+    let byInitiator = Self.rule("a", initiator: ["app-a*"])
+    let byOwner = Rule(name: "o", maxAge: TimeSpan(seconds: 86_400), owner: [Glob("o-*")], action: .abort)
+    #expect(
+      verdict(byInitiator, initiators: [], owners: ["o-1"], documented: true)?.contains("names no initiator") == true)
+    #expect(verdict(byInitiator, initiators: ["app-a"], owners: [], documented: true) == nil)
+    #expect(verdict(byOwner, initiators: ["app-a"], owners: [], documented: true)?.contains("names no owner") == true)
+    #expect(verdict(byOwner, initiators: [], owners: ["o-1"], documented: true) == nil)
+    // Where the parts listing has no such fields (CDCS), the uploads listing's word stands unless contradicted.
+    #expect(verdict(byInitiator, initiators: [], owners: [], documented: false) == nil)
+    // A rule that asks nobody's name needs nobody's confirmation.
+    #expect(verdict(Self.rule("any"), initiators: [], owners: [], documented: true) == nil)
+    #expect(ProviderKind.s3.partsListingNamesIdentities && !ProviderKind.cdcs.partsListingNamesIdentities)
+  }
 }

@@ -13,6 +13,9 @@ public struct CephEnvironment: Sendable {
   public var secretKey: String
 
   public var credentials: Credentials { Credentials(accessKeyID: accessKey, secretAccessKey: secretKey) }
+  /// reaper-owner, who owns the buckets of the discovery tests, and reaper-other, who starts uploads in them.
+  public var ownerCredentials: Credentials?
+  public var otherCredentials: Credentials?
 
   /// nil when the variables are missing; tests then fail, never skip, unless UPLOAD_REAPER_SKIP_CEPH=1.
   public static let current: CephEnvironment? = {
@@ -22,7 +25,16 @@ public struct CephEnvironment: Sendable {
       let accessKey = environment["UPLOAD_REAPER_CEPH_ACCESS_KEY"],
       let secretKey = environment["UPLOAD_REAPER_CEPH_SECRET_KEY"]
     else { return nil }
-    return CephEnvironment(endpoint: endpoint, agedEndpoint: aged, accessKey: accessKey, secretKey: secretKey)
+    var ceph = CephEnvironment(endpoint: endpoint, agedEndpoint: aged, accessKey: accessKey, secretKey: secretKey)
+    func user(_ name: String) -> Credentials? {
+      guard let access = environment["UPLOAD_REAPER_CEPH_\(name)_ACCESS_KEY"],
+        let secret = environment["UPLOAD_REAPER_CEPH_\(name)_SECRET_KEY"]
+      else { return nil }
+      return Credentials(accessKeyID: access, secretAccessKey: secret)
+    }
+    ceph.ownerCredentials = user("OWNER")
+    ceph.otherCredentials = user("OTHER")
+    return ceph
   }()
 
   public static var explicitlySkipped: Bool { ProcessInfo.processInfo.environment["UPLOAD_REAPER_SKIP_CEPH"] == "1" }
@@ -58,7 +70,8 @@ public struct S3TestClient: Sendable {
 
   @discardableResult
   public func request(
-    _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: [UInt8] = []
+    _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: [UInt8] = [],
+    headers extra: [(String, String)] = []
   ) async throws -> HTTPReply {
     let host = Endpoint(endpoint).authority()
     let signer = SigV4Signer(
@@ -74,7 +87,7 @@ public struct S3TestClient: Sendable {
       build: { () throws(ProviderError) -> HTTPExchange in
         let amzDate = SigV4Signer.amzDate(Date().addingTimeInterval(clockOffset))
         let hash = SigV4Signer.payloadHash(body)
-        let signed = [("host", host), ("x-amz-content-sha256", hash), ("x-amz-date", amzDate)]
+        let signed = [("host", host), ("x-amz-content-sha256", hash), ("x-amz-date", amzDate)] + extra
         let signature = signer.sign(
           method: method.rawValue, path: path, query: query, headers: signed, payloadHash: hash, amzDate: amzDate)
         var headers = HTTPHeaders()
@@ -92,6 +105,37 @@ public struct S3TestClient: Sendable {
 
   public func createBucket(_ name: String) async throws {
     try await request(.PUT, path: "/\(name)")
+  }
+
+  /// A bucket every authenticated user may write to, so that another user's uploads can be started in it.
+  public func createSharedBucket(_ name: String) async throws {
+    try await request(.PUT, path: "/\(name)", headers: [("x-amz-acl", "public-read-write")])
+  }
+
+  /// The requester's buckets (one page: the test users own few).
+  public func bucketNames() async throws -> [String] {
+    let reply = try await request(.GET, path: "/")
+    var names: [String] = []
+    _ = StreamingXML.parse(reply.body) { path, text in
+      if path.last == "Name", path.count == 4 { names.append(text) }
+    }
+    return names
+  }
+
+  /// Every upload in `bucket` as (key, upload id), one page of up to 1,000.
+  public func uploads(in bucket: String) async throws -> [(key: String, uploadID: String)] {
+    let reply = try await request(.GET, path: "/\(bucket)", query: [("uploads", "")])
+    var found: [(String, String)] = []
+    var key = ""
+    _ = StreamingXML.parse(reply.body) { path, text in
+      if path.count == 3, path[1] == "Upload", path.last == "Key" { key = text }
+      if path.count == 3, path[1] == "Upload", path.last == "UploadId" { found.append((key, text)) }
+    }
+    return found
+  }
+
+  public func abort(bucket: String, key: String, uploadID: String) async throws {
+    try await request(.DELETE, path: "/\(bucket)/\(key)", query: [("uploadId", uploadID)])
   }
 
   /// Starts a multipart upload and returns its id.

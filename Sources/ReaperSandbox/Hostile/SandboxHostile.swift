@@ -63,12 +63,16 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
     /// The last page of a listing says it is truncated, and its next marker points back to its own first
     /// upload, so the walk is served the rest of the page again.
     case markerBackwards = "marker-backwards"
+    /// S3: as Ceph before 17 does, the listing names the requester (`requester`) as every upload's Initiator and
+    /// Owner, and ListParts names no Initiator and an empty Owner, so only a rule for the requester is fooled.
+    case identityOfRequester = "identity-of-requester"
 
     /// The dialects where this lie makes sense.
     public var dialects: Set<Dialect> {
       switch self {
       case .zonelessLocal: [.s3, .pds]
       case .deleteRacesCompletion: [.pds]
+      case .identityOfRequester: [.s3]
       default: Set(Dialect.allCases)
       }
     }
@@ -89,6 +93,8 @@ public struct SandboxHostility: Sendable, Hashable, Codable {
   public var skewSeconds = 3 * 86_400
   /// `zoneless-local`: the zone the zone-less times are written in, seconds east of UTC.
   public var localZoneSeconds = -8 * 3600
+  /// `identity-of-requester`: the id the listing gives as everyone's.
+  public static let requester = "sandbox-requester"
 
   public init(lies: Set<Lie> = [], rate: Double = 0.5, seed: UInt64 = 0) {
     self.lies = lies

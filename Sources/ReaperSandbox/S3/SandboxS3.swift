@@ -107,7 +107,11 @@ extension SandboxStore {
       "<MaxUploads>\(maxUploads)</MaxUploads><IsTruncated>\(truncated)</IsTruncated><Prefix>\(field(prefix))</Prefix>"
     for upload in wireListing(page, dialect: .s3, state: &state) {
       xml += "<Upload><Key>\(field(upload.key))</Key><UploadId>\(XMLText.escape(upload.uploadID))</UploadId>"
-      xml += Self.s3Identity("Initiator", upload.initiator) + Self.s3Identity("Owner", upload.owner)
+      let requesterLie = state.hostility.applies(.identityOfRequester, to: "upload:\(upload.uploadID)")
+      let requester = SandboxHostility.requester
+      xml +=
+        Self.s3Identity("Initiator", requesterLie ? requester : upload.initiator)
+        + Self.s3Identity("Owner", requesterLie ? requester : upload.owner)
       xml += "<StorageClass>STANDARD</StorageClass>"
       xml += Self.xmlField("Initiated", upload.initiated, Self.s3Time) + "</Upload>"
     }
@@ -139,7 +143,11 @@ extension SandboxStore {
     xml += "<Bucket>\(XMLText.escape(wire.bucket))</Bucket><Key>\(XMLText.escape(wire.key))</Key>"
     xml += "<UploadId>\(XMLText.escape(wire.uploadID))</UploadId>"
     // As S3 and Ceph do: who started the upload, which the re-check compares with the listing's word.
-    xml += Self.s3Identity("Initiator", upload.initiator) + Self.s3Identity("Owner", upload.owner)
+    if state.hostility.applies(.identityOfRequester, to: "upload:\(upload.uploadID)") {
+      xml += "<Owner><ID></ID><DisplayName></DisplayName></Owner>"
+    } else {
+      xml += Self.s3Identity("Initiator", upload.initiator) + Self.s3Identity("Owner", upload.owner)
+    }
     xml += "<PartNumberMarker>\(after)</PartNumberMarker>"
     xml += "<NextPartNumberMarker>\(page.last?.number ?? after)</NextPartNumberMarker><MaxParts>\(maxParts)</MaxParts>"
     xml += "<IsTruncated>\(truncated)</IsTruncated>"
