@@ -1,18 +1,44 @@
 import ArgumentParser
+import Foundation
 import ReaperConfig
 import ReaperCore
+import ReaperEngine
+import ReaperProviders
 
 struct CheckConfig: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check-config",
     abstract: "Validate the config and the credentials it names; print the rules in the order they win.",
-    discussion: "Exit status 0 when the config is usable (warnings may be printed), 2 when it is not."
+    discussion: """
+      Exit status 0 when the config is usable (warnings may be printed), 2 when it is not. With --online, each \
+      target is then tried: bucket globs resolved and one page of uploads listed in each bucket, never an abort; \
+      exit status 1 when any target or bucket fails.
+      """
   )
   @OptionGroup var options: ConfigOption
+
+  @Flag(name: .long, help: "Also reach every target: list its buckets and one page of uploads in each.")
+  var online = false
 
   func run() async throws {
     let config = try options.load().config
     print(CheckConfigSummary.render(config))
+    guard online else { return }
+    let logger = Logs.bootstrap(defaultLevel: .critical)
+    // A quick look, not a cycle: two tries and short timeouts, so a dead endpoint is said in seconds.
+    var settings = HTTPSettings()
+    settings.maxAttempts = 2
+    settings.connectTimeout = .seconds(5)
+    settings.requestTimeout = .seconds(20)
+    let transport = HTTPTransport(settings: settings, logger: logger)
+    let (lines, allWorked) = await OnlineCheck.run(
+      config, environment: ProcessInfo.processInfo.environment,
+      makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket))
+    await transport.shutdown()
+    print("online:")
+    for line in lines { print(line.rendered) }
+    print(allWorked ? "online: every target works" : "online: \(lines.filter { $0.failure != nil }.count) failed")
+    if !allWorked { throw ExitCode(ExitStatus.targetFailed) }
   }
 }
 
