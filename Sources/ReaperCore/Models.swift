@@ -3,9 +3,9 @@ import Foundation
 public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
   case cdcs, s3, pds
 
-  /// Whether the API documents a listing of the endpoint's buckets (S3 ListBuckets), so `buckets` may hold globs.
-  /// CDCS documents none.
-  public var listsBuckets: Bool { self == .s3 }
+  /// Whether the API documents a listing of the endpoint's buckets (S3 ListBuckets, PDS ListDrive), so `buckets`
+  /// may hold globs. CDCS documents none.
+  public var listsBuckets: Bool { self != .cdcs }
 
   /// Whether the parts listing documents who started the upload and who owns it (S3 ListParts' `Initiator` and
   /// `Owner`), so a rule by initiator or owner can have the listing's word confirmed before an abort.

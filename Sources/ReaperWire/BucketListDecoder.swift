@@ -52,3 +52,40 @@ extension S3Decoder {
     return page
   }
 }
+
+extension PDSDecoder {
+  /// `POST /v2/drive/list` (ListDrive): `items[]` of drives, each with its `drive_id` (a string, or a number in some
+  /// of the documentation's samples, read as its digits), and `next_marker`, empty at the end.
+  public static func decodeDrives(_ bytes: [UInt8]) throws(Failure) -> BucketNamePage {
+    guard BodySniffer.kind(bytes) == .json else { throw Failure("drive/list body is not JSON (\(bytes.count) bytes)") }
+    let root: LooseJSON
+    do {
+      root = try LooseJSON.parse(bytes)
+    } catch {
+      throw Failure("drive/list body is not valid JSON (\(bytes.count) bytes; truncated?)")
+    }
+    guard case .object = root else { throw Failure("drive/list body is not a JSON object") }
+    var page = BucketNamePage()
+    let items: [LooseJSON]
+    switch root["items"] {
+    case .array(let values)?: items = values
+    case .null?, nil:
+      guard root["next_marker"] != nil else { throw Failure("drive/list body has no items array") }
+      items = []
+    default: throw Failure("drive/list items is not an array")
+    }
+    for (index, item) in items.enumerated() {
+      guard case .object = item, let id = item["drive_id"]?.text, !id.isEmpty else {
+        page.unreadable.append("drive/list items[\(index)] has no drive_id")
+        continue
+      }
+      page.take(id)
+    }
+    switch root["next_marker"] {
+    case nil, .null?: page.next = nil
+    case .string(let text)?: page.next = text.isEmpty ? nil : text
+    default: throw Failure("drive/list next_marker is not a string")
+    }
+    return page
+  }
+}

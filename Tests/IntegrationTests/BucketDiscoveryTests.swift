@@ -125,3 +125,29 @@ struct BucketDiscoveryTests {
     }
   }
 }
+
+/// PDS drives by glob: ListDrive (`/v2/drive/list`) pages its drive ids, 100 at a time, by `next_marker`.
+@Suite("Drive discovery against the sandbox's PDS")
+struct DriveDiscoveryTests {
+  @Test func aGlobOverDriveIDsListsEveryDrivePageByPage() async throws {
+    let ids = (1...230).map { String(format: "2%04d", $0) } + ["legal-1"]
+    try await PDSFixture.with(ids.map { SandboxBucket(name: $0, uploads: []) }) { harness in
+      let provider = harness.pdsProvider(["*"])
+      var names: [String] = []
+      for try await page in provider.bucketNames() { names += page.names }
+      #expect(names == ids.sorted())
+      #expect(harness.store.requestLog.listBuckets == 3)
+      let resolution = BucketResolution.resolve(entries: ["2*"], listed: names, exclude: [Glob("2000?")])
+      #expect(resolution.buckets.count == 221)
+    }
+  }
+
+  @Test func aDeniedDriveListingIsAnError() async throws {
+    try await PDSFixture.with([SandboxBucket(name: "1", uploads: [])]) { harness in
+      harness.store.updateFaults { $0.denyBucketListing = true }
+      await #expect(throws: ProviderError.self) {
+        for try await _ in harness.pdsProvider(["*"]).bucketNames() {}
+      }
+    }
+  }
+}

@@ -44,3 +44,30 @@ struct BucketListDecoderTests {
     #expect(throws: WireFailure.self) { try S3Decoder.decodeBuckets(Array(Self.body(["a"]).prefix(60))) }
   }
 }
+
+/// ListDrive answers: drive ids as strings or (as some of the documentation's samples have it) numbers.
+@Suite("ListDrive decoding")
+struct DriveListDecoderTests {
+  @Test func idsAsStringsOrNumbersAndTheMarker() throws {
+    let body = #"{"items":[{"drive_id":"11001","status":"enabled"},{"drive_id":2}],"next_marker":"abc"}"#
+    let page = try PDSDecoder.decodeDrives(Array(body.utf8))
+    #expect(page.names == ["11001", "2"])
+    #expect(page.next == "abc")
+    let last = try PDSDecoder.decodeDrives(Array(#"{"items":[],"next_marker":""}"#.utf8))
+    #expect(last.names.isEmpty && last.next == nil)
+  }
+
+  @Test func whatCannotBeADriveIsSetAsideAndSaid() throws {
+    let body = #"{"items":[{"drive_id":"../x"},{"name":"no id"},7,{"drive_id":"ok"}]}"#
+    let page = try PDSDecoder.decodeDrives(Array(body.utf8))
+    #expect(page.names == ["ok"])
+    #expect(page.unreadable.count == 3, "\(page.unreadable)")
+  }
+
+  @Test func anotherBodyIsNotAnEmptyListing() {
+    #expect(throws: WireFailure.self) { try PDSDecoder.decodeDrives(Array(#"{"code":"x"}"#.utf8)) }
+    #expect(throws: WireFailure.self) { try PDSDecoder.decodeDrives(Array(#"{"items":{}}"#.utf8)) }
+    #expect(throws: WireFailure.self) { try PDSDecoder.decodeDrives(Array(#"{"items":[],"next_marker":[1]}"#.utf8)) }
+    #expect(throws: WireFailure.self) { try PDSDecoder.decodeDrives(Array("<xml/>".utf8)) }
+  }
+}

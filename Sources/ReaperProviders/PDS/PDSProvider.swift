@@ -164,6 +164,25 @@ public struct PDSProvider: PlumbedProvider {
     return handle
   }
 
+  /// ListDrive (`POST /v2/drive/list`), for `buckets` globs over drive ids. It needs a token allowed to see every
+  /// drive (an administrator's); a user's sees only what ListDrive grants it.
+  public func bucketNames() -> Pages<BucketNamePage> {
+    let target = target
+    let stalled: @Sendable (String) -> ProviderError = { marker in
+      ProviderError(
+        kind: .inconsistentResponse, target: target.name, bucket: "", request: "POST /v2/drive/list",
+        message: "drive/list handed back next_marker \"\(marker.prefix(80))\" again; not trusted")
+    }
+    let fetch: Pages<BucketNamePage>.Fetch = { (marker: String?) async throws(ProviderError) in
+      var fields: [(String, PDSField)] = [("limit", .integer(100))]
+      if let marker { fields.append(("marker", .string(marker))) }
+      let (reply, context) = try await post("/v2/drive/list", bucket: "", subject: "drives", fields: fields, gone: [])
+      let page = try context.decode(reply, PDSDecoder.decodeDrives)
+      return (page, page.next)
+    }
+    return Pages(maximumPages: maximumPages, stalled: stalled, fetch: fetch)
+  }
+
   /// One folder's page of uploading files, or of everything else (folders among it).
   func listFolder(
     drive: String, folder: PDSWalk.Folder, uploading: Bool, marker: String?

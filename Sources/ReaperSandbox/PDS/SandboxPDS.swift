@@ -33,6 +33,12 @@ extension SandboxStore {
     guard let body = try? LooseJSON.parse(request.body), case .object(let fields) = body else {
       return fail(400, "InvalidParameter.Body", "the body is not a JSON object")
     }
+    if path == "/v2/drive/list" {
+      guard !state.faults.denyBucketListing else { return fail(403, "Forbidden", "listing drives is denied") }
+      var response = pdsDrives(body: body, state: &state)
+      response.headers += pdsHeaders(requestID: requestID)
+      return response
+    }
     guard let driveID = body["drive_id"]?.text, !driveID.isEmpty else {
       return fail(400, "InvalidParameter.DriveId", "drive_id is required")
     }
@@ -73,6 +79,23 @@ extension SandboxStore {
   }
 
   // MARK: calls
+
+  /// ListDrive: drives in id order, `limit` at a time, the marker being the last id of the page before.
+  private func pdsDrives(body: LooseJSON, state: inout State) -> SandboxResponse {
+    state.log.listBuckets += 1
+    let limit = min(100, max(1, Int(body["limit"]?.integer ?? 100)))
+    let after = body["marker"]?.text ?? ""
+    let rest = state.buckets.keys.sorted().filter { after.isEmpty || $0 > after }
+    let page = rest.prefix(limit)
+    let items = page.map { id in
+      let quoted = JSONString.literal(id)
+      return
+        #"{"domain_id":"sandbox","drive_id":\#(quoted),"drive_name":\#(quoted),"owner":"sandbox","status":"enabled"}"#
+    }
+    let next = rest.count > page.count ? page.last ?? "" : ""
+    let json = #"{"items":[\#(items.joined(separator: ","))],"next_marker":\#(JSONString.literal(next))}"#
+    return SandboxResponse(status: 200, headers: [], body: Array(json.utf8))
+  }
 
   private func pdsList(
     _ drive: PDSDrive, body: LooseJSON, state: inout State, fail: (Int, String, String) -> SandboxResponse
