@@ -10,6 +10,8 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   case clockSuspect = "8a6c4e2d0b9f4a7c5e3d1b9f7a5c3eb8"
   /// The server's clock and this host's disagree: ages are measured on the earlier of the two.
   case clockSkew = "6d2f8b4a0c1e4f93a7b5c3d1e9f0a2c4"
+  /// `apply` carried out a reviewed plan (a warning when `--force` overrode a refusal).
+  case planApplied = "818a45a4a3b50d1c530f7079ab6ca950"
 
   public var messageID: String { rawValue }
 }
