@@ -147,6 +147,11 @@ public struct Cycle: Sendable {
       provider = try connect(target)
     } catch {
       failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
+      for bucket in target.buckets where listed(target, bucket: bucket) {
+        for record in unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false) {
+          await finish(record, into: &tally)
+        }
+      }
       return tally
     }
     var candidates: [Candidate] = []

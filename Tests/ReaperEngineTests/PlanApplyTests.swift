@@ -181,6 +181,18 @@ struct PlanApplyTests {
     #expect(unlisted.doubtful && unlisted.reason.contains("no longer configured"))
   }
 
+  @Test func aTargetThatCannotBeListedKeepsItsPlannedUploadsAndSaysSo() async throws {
+    let world = [Self.upload(0), Self.upload(1, bucket: "c")]
+    let entries = await Self.plan(world)
+    var config = Self.config()
+    config.credentialSources = [:]
+    let (summary, provider, records) = await Self.apply(entries, to: world, config: config)
+    #expect(provider.abortedUploads.isEmpty)
+    #expect(!summary.errors.isEmpty)
+    #expect(Set(records.map(\.upload.uploadID)) == ["u0", "u1"], "every planned upload has its record")
+    #expect(records.allSatisfy { $0.doubtful && $0.reason.contains("did not complete") })
+  }
+
   @Test func forcingIsSaidInTheCycleNotices() async {
     var options = CycleOptions()
     options.plan = PlanSet([])
