@@ -48,7 +48,7 @@ let package = Package(
       name: "ReaperEngine",
       dependencies: [
         "ReaperCore", "ReaperConfig", "ReaperProviders", .product(name: "Logging", package: "swift-log"),
-        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -13,6 +13,8 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   /// A `buckets` glob now matches a bucket it did not, or no longer matches one it did (it was deleted, renamed or
   /// excluded): said once per change.
   case bucketsChanged = "4d54f99f0e674f0caa4fa3d37f9a4e70"
+  /// `apply` carried out a reviewed plan (a warning when `--force` overrode a refusal).
+  case planApplied = "818a45a4a3b50d1c530f7079ab6ca950"
 
   public var messageID: String { rawValue }
 }

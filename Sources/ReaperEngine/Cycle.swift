@@ -35,12 +35,15 @@ public struct Cycle: Sendable {
 
   public func run() async -> CycleSummary {
     let started = ContinuousClock.now
-    let targets = config.targets.filter { options.targetFilter == nil || $0.name == options.targetFilter }
+    let targets = config.targets.filter {
+      (options.targetFilter == nil || $0.name == options.targetFilter) && (options.plan?.names(target: $0.name) ?? true)
+    }
     var summary = CycleSummary()
     summary.started = options.hostClock()
     summary.dryRun = dryRun
     summary.targets = targets.count
     summary.targetNames = targets.map(\.name)
+    summary.notices += options.notes
     let timeout = config.daemon.cycleTimeout
     // The cycle races a timer. If the timer wins, the scan is cancelled: its walks stop, nothing further is
     // aborted, and what it had done is still counted.
@@ -76,6 +79,7 @@ public struct Cycle: Sendable {
       let expired = first == nil
       return expired
     }
+    for record in plannedOutsideConfig() { await finish(record, into: &summary) }
     if timedOut {
       let message = "cycle timeout of \(timeout) reached: listing stopped and nothing more was aborted"
       summary.timedOut = true
@@ -143,6 +147,11 @@ public struct Cycle: Sendable {
       provider = try connect(target)
     } catch {
       failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
+      for bucket in target.buckets where listed(target, bucket: bucket) {
+        for record in unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false) {
+          await finish(record, into: &tally)
+        }
+      }
       return tally
     }
     var candidates: [Candidate] = []
@@ -154,8 +163,15 @@ public struct Cycle: Sendable {
     var skewNoted = false
     /// Set when an upload claims to start in the server's future: this target aborts nothing this cycle.
     var clockSuspect: String?
+    /// With a plan: the planned uploads the listing showed, those it will not be shown, and how many it showed
+    /// that the plan does not name.
+    var seenPlanned: Set<PlanAddress> = []
+    var unseen: [UploadRecord] = []
+    var outsidePlan = 0
     let watched = await watchedBuckets(target, provider: provider, into: &tally)
-    for bucket in watched.buckets where config.daemon.shard.owns(target: target.name, bucket: bucket) {
+    for bucket in watched.buckets where listed(target, bucket: bucket) {
+      var complete = false
+      defer { unseen += unseenPlanned(target: target.name, bucket: bucket, seen: seenPlanned, complete: complete) }
       if stopping {
         tally.notices.append("target \(target.name), bucket \(bucket): not listed, the cycle was stopping")
         continue
@@ -221,6 +237,15 @@ public struct Cycle: Sendable {
               clockOffset: now.timeIntervalSince(hostNow))
           }
           for (evaluation, doubt) in evaluations {
+            if options.plan != nil {
+              let upload = evaluation.upload
+              if case .done(let record) = evaluation, record.reason == Self.outsidePlan {
+                outsidePlan += 1
+              } else {
+                seenPlanned.insert(
+                  PlanAddress(target: upload.target, bucket: upload.bucket, key: upload.key, uploadID: upload.uploadID))
+              }
+            }
             if let doubt {
               tally.noteError(
                 "target \(target.name), bucket \(bucket): key \"\(evaluation.upload.key)\" upload \(evaluation.upload.uploadID): \(doubt)",
@@ -258,6 +283,7 @@ public struct Cycle: Sendable {
           }
           if stopping { break }
         }
+        complete = !stopping
       } catch let error as ProviderError {
         failTarget(target, bucket: bucket, error.description, kind: error.errorKind ?? .other, into: &tally)
         // A walk that ends in an answer not to be trusted casts doubt on the pages before it: nothing it found is
@@ -281,12 +307,18 @@ public struct Cycle: Sendable {
       for candidate in candidates {
         await finish(record(candidate, .wouldAbort, note: "clock or timezone suspect on this target"), into: &tally)
       }
-      return tally
+    } else {
+      // Every request made from here on is a re-check or an abort under a permit.
+      await RequestObservation.$observer.withValue(limiter.permitObserver) {
+        await abortCandidates(
+          candidates, count: candidateCount, target: target, provider: provider, limiter: limiter, into: &tally)
+      }
     }
-    // Every request made from here on is a re-check or an abort under a permit.
-    await RequestObservation.$observer.withValue(limiter.permitObserver) {
-      await abortCandidates(
-        candidates, count: candidateCount, target: target, provider: provider, limiter: limiter, into: &tally)
+    // After the circuit breaker has counted the uploads listed: these were not.
+    for record in unseen { await finish(record, into: &tally) }
+    if outsidePlan > 0 {
+      tally.notices.append(
+        "target \(target.name): \(outsidePlan) listed upload(s) outside the plan were kept without being considered")
     }
     return tally
   }

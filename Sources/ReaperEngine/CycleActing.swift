@@ -31,7 +31,11 @@ extension Cycle {
       return
     }
     if dryRun {
-      for candidate in candidates { await finish(record(candidate, .wouldAbort, note: "dry run"), into: &tally) }
+      for candidate in candidates {
+        var planned = record(candidate, .wouldAbort, note: "dry run")
+        planned.plannable = true
+        await finish(planned, into: &tally)
+      }
       return
     }
     // An abort that meets a transient fault (503, SlowDown, a timeout) is tried again in a later round, after a

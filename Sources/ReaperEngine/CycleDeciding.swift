@@ -19,6 +19,11 @@ extension Cycle {
     await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key, initiator: upload.initiatorID, owner: upload.ownerID)
+        let (notConsidered, planned) = planVerdict(upload, selection: selection, now: now)
+        if let notConsidered {
+          results[index] = (.done(notConsidered), nil)
+          continue
+        }
         if !options.listOnly, let other = upload.otherKeyReading,
           rules.select(key: other, initiator: upload.initiatorID, owner: upload.ownerID).selectedRuleName
             != selection.selectedRuleName
@@ -40,7 +45,9 @@ extension Cycle {
         // Stopping: no new parts listing. A rule that needs the parts then keeps the upload; the others' candidates
         // are recorded would-abort when the aborts do not start.
         guard needsParts, !stopping else {
-          results[index] = (decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset), nil)
+          results[index] = (
+            decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset, planned: planned), nil
+          )
           continue
         }
         await limiter.permit(draining: &group) { results[$0.0] = $0.1 }
@@ -55,7 +62,8 @@ extension Cycle {
               parts = try await provider.partsSummary(of: upload)
             }
             options.progress()
-            let evaluation = decide(upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset)
+            let evaluation = decide(
+              upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset, planned: planned)
             return (index, (evaluation, parts.doubt(initiated: upload.initiated).map { "\($0); decided without it" }))
           } catch {
             let record = partsFailure(upload, selection: selection, error: error, now: now)
@@ -83,7 +91,8 @@ extension Cycle {
   }
 
   func decide(
-    _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval
+    _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval,
+    planned: PlanEntry? = nil
   ) -> Evaluation {
     let decision = Policy.decide(upload: upload, parts: parts, now: now, selection: selection, safety: config.safety)
     if options.listOnly {
@@ -101,7 +110,8 @@ extension Cycle {
       UploadRecord(
         upload: upload, ageSeconds: decision.ageSeconds, idleSeconds: decision.idleSeconds, parts: parts?.count,
         bytes: parts?.bytes, rule: decision.ruleName, decision: decision.kind == .abort ? .keep : decision.kind,
-        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort, reason: decision.reason,
+        outcome: decision.kind == .abort ? .kept : decision.outcomeWithoutAbort,
+        reason: planned == nil ? decision.reason : Self.plannedButNot(decision),
         doubtful: decision.doubtful))
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ReaperCore
 
 public struct CycleOptions: Sendable {
   /// What a cycle is for. Only these combinations exist: a list decides nothing, so it cannot be a dry run.
@@ -22,6 +23,11 @@ public struct CycleOptions: Sendable {
   public var shouldStop: @Sendable () -> Bool = { false }
   /// What bucket globs matched last cycle, so that a bucket appearing or vanishing is said once (the daemon's).
   public var bucketMemory: BucketMemory?
+  /// `apply`: only uploads this plan names may become abort candidates, and only its targets and buckets are
+  /// listed. Every other upload listed is kept without being decided.
+  public var plan: PlanSet?
+  /// Said among the cycle's notices, in its report and summary: why a refused plan was applied anyway.
+  public var notes: [String] = []
 
   public init(mode: Mode = .scan, targetFilter: String? = nil) {
     self.mode = mode

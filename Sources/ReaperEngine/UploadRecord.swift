@@ -15,6 +15,8 @@ public struct UploadRecord: Sendable {
   public var reason: String
   /// Kept for want of knowing (see `Decision.doubtful`), or decided on parts the server got wrong.
   public var doubtful: Bool
+  /// A would-abort that passed every guard and was stopped only by the dry run: what `scan --plan` plans.
+  public var plannable = false
 
   public init(
     upload: Upload, ageSeconds: Int64, idleSeconds: Int64?, parts: Int?, bytes: Int64?, rule: String?,

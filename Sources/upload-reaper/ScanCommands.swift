@@ -17,14 +17,23 @@ struct Scan: AsyncParsableCommand {
   var format: OutputFormat = .text
   @Option(help: ArgumentHelp("Scan only this target.", valueName: "name")) var target: String?
   @Flag(help: "Write no cycle report to state_dir and no metrics textfile.") var noRecords = false
+  @Option(
+    help: ArgumentHelp(
+      "Run a dry run and write the uploads it would abort to this file, for review and `apply`.", valueName: "file"))
+  var plan: String?
 
   func run() async throws {
     let config = try options.load().config
     try TargetFilter.check(target, in: config)
-    let summary = await OneCycle.run(
-      config: config, options: CycleOptions(mode: dryRun ? .dryRun : .scan, targetFilter: target), format: format,
-      keepRecords: !noRecords)
-    if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
+    guard let plan else {
+      let summary = await OneCycle.run(
+        config: config, options: CycleOptions(mode: dryRun ? .dryRun : .scan, targetFilter: target), format: format,
+        keepRecords: !noRecords)
+      if !summary.errors.isEmpty { throw ExitCode(ExitStatus.targetFailed) }
+      return
+    }
+    try await PlanCommands.makePlan(
+      config: config, path: plan, target: target, format: format, keepRecords: !noRecords)
   }
 }
 
@@ -49,7 +58,8 @@ enum OneCycle {
   /// `keepRecords`: write the cycle report to state_dir, prune old ones, and rewrite the metrics textfile, as the
   /// daemon does after each cycle, so `scan` from cron leaves the same trail.
   static func run(
-    config: ReaperConfig, options: CycleOptions, format: OutputFormat, keepRecords: Bool = false
+    config: ReaperConfig, options: CycleOptions, format: OutputFormat, keepRecords: Bool = false,
+    also: (any RecordSink)? = nil
   ) async -> CycleSummary {
     let logger = Logs.bootstrap(defaultLevel: .warning)
     let transport = HTTPTransport(logger: logger)
@@ -60,7 +70,7 @@ enum OneCycle {
     let summary = await runner.run(
       options: options, environment: ProcessInfo.processInfo.environment,
       makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket),
-      output: output)
+      output: also.map { TeeSink([output, $0]) as any RecordSink } ?? output)
     await transport.shutdown()
     switch options.mode {
     case .list(let parts) where format == .text:

@@ -13,7 +13,7 @@ struct UploadReaper: AsyncParsableCommand {
       2 the config or the arguments are bad.
       """,
     version: ReaperVersion.string,
-    subcommands: [Run.self, Scan.self, CheckConfig.self, List.self, Report.self, Sandbox.self]
+    subcommands: [Run.self, Scan.self, Apply.self, CheckConfig.self, List.self, Report.self, Sandbox.self]
   )
 
   /// Parses and runs, mapping argument errors to exit status 2 as the contract fixes (not sysexits' 64).

@@ -12,9 +12,9 @@ public enum MemoryCycle {
   public static let environment = ["P_ACCESS_KEY_ID": "a", "P_SECRET_ACCESS_KEY": "b"]
 
   public static func run(
-    _ config: ReaperConfig, provider: any UploadProvider, now: Date
+    _ config: ReaperConfig, provider: any UploadProvider, now: Date, options: CycleOptions = CycleOptions()
   ) async -> (CycleSummary, [UploadRecord]) {
-    var options = CycleOptions()
+    var options = options
     options.hostClock = { now }
     let sink = CollectingSink()
     let cycle = Cycle(
