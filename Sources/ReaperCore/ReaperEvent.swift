@@ -10,6 +10,8 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   case clockSuspect = "8a6c4e2d0b9f4a7c5e3d1b9f7a5c3eb8"
   /// The server's clock and this host's disagree: ages are measured on the earlier of the two.
   case clockSkew = "6d2f8b4a0c1e4f93a7b5c3d1e9f0a2c4"
+  /// A bucket's lifecycle rule aborts incomplete uploads before a reaper rule would: advice, nothing changes.
+  case serverSweepConflict = "397cf31f74f1ff6872bcad1f0de2d863"
 
   public var messageID: String { rawValue }
 }

@@ -160,6 +160,7 @@ public struct Cycle: Sendable {
         continue
       }
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
+      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules)
       let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
@@ -273,6 +274,7 @@ public struct Cycle: Sendable {
       } catch {
         failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
+      noteServerSweeps(await sweeps, target: target, bucket: bucket, rules: rules, into: &tally)
     }
     if clockSuspect != nil {
       for candidate in candidates {

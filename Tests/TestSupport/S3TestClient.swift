@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOHTTP1
 import ReaperConfig
@@ -58,7 +59,8 @@ public struct S3TestClient: Sendable {
 
   @discardableResult
   public func request(
-    _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: [UInt8] = []
+    _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: [UInt8] = [],
+    headers extra: [(String, String)] = []
   ) async throws -> HTTPReply {
     let host = Endpoint(endpoint).authority()
     let signer = SigV4Signer(
@@ -80,6 +82,7 @@ public struct S3TestClient: Sendable {
         var headers = HTTPHeaders()
         for (name, value) in signed { headers.add(name: name, value: value) }
         headers.add(name: "Authorization", value: signature.authorization)
+        for (name, value) in extra { headers.add(name: name, value: value) }
         return HTTPExchange(
           method: method, url: "\(endpoint)\(encodedPath)" + (queryText.isEmpty ? "" : "?\(queryText)"),
           headers: headers, body: body.isEmpty && method != .PUT && method != .POST ? nil : body)
@@ -92,6 +95,18 @@ public struct S3TestClient: Sendable {
 
   public func createBucket(_ name: String) async throws {
     try await request(.PUT, path: "/\(name)")
+  }
+
+  /// Replaces the bucket's lifecycle configuration (`PUT /{bucket}?lifecycle`, which wants a Content-MD5).
+  public func putLifecycle(bucket: String, _ document: String) async throws {
+    let body = Array(document.utf8)
+    let digest = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
+    try await request(
+      .PUT, path: "/\(bucket)", query: [("lifecycle", "")], body: body, headers: [("Content-MD5", digest)])
+  }
+
+  public func deleteLifecycle(bucket: String) async throws {
+    try await request(.DELETE, path: "/\(bucket)", query: [("lifecycle", "")])
   }
 
   /// Starts a multipart upload and returns its id.

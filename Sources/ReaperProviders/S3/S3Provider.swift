@@ -119,7 +119,7 @@ public struct S3Provider: PlumbedProvider {
   }
 
   /// - Parameter upload: the one upload the request acts on; nil for a bucket's listing.
-  private func send(
+  func send(
     _ method: HTTPMethod, bucket: String, upload: UploadAddress?, query: [(String, String)], gone: Set<String>,
     retry: RetryPolicy = .whenRetryable
   ) async throws(ProviderError) -> (HTTPReply, RequestContext) {
