@@ -99,6 +99,7 @@ struct ServerSweepTests {
       let scraped = try PrometheusText(parsing: metrics.text())
       let name = "upload_reaper_server_sweep_conflicts"
       #expect(scraped.types[name] == "gauge")
+      #expect(metrics.text().contains("# HELP \(name) \(MetricCatalog.serverSweepConflicts.help)"))
       #expect(scraped.value(name, ["target": "s3box", "bucket": "lc-short"]) == 1)
       #expect(scraped.value(name, ["target": "s3box", "bucket": "lc-long"]) == 0)
       #expect(scraped.value(name, ["target": "s3box", "bucket": "lc-none"]) == 0)
