@@ -57,7 +57,7 @@ public func serverSweepWarnings(
 ) async -> [ServerSweepFinding] {
   let scoped = rules.scoped(target: target.name, bucket: bucket)
   guard !scoped.isEmpty else { return [] }
-  let lookup = await provider.serverSweeps(bucket: bucket)
+  let lookup = await ServerSweeps.lookup(provider, bucket: bucket)
   return ServerSweeps.findings(lookup, target: target.name, bucket: bucket, rules: scoped)
 }
 
@@ -82,6 +82,25 @@ enum ServerSweeps {
   /// purpose is said once per process, not every cycle. Keyed by endpoint too, so two configs' same names differ.
   static let deniedSaid = Mutex<Set<String>>([])
 
+  /// How long a lookup may take, retries included. It runs beside the bucket's listing, so this is only ever
+  /// waited for when the server is slow to answer it; a task-local so tests can shorten it.
+  @TaskLocal static var patience: Duration = .seconds(30)
+
+  /// The lookup, or `failed` once `patience` has run out: a slow lifecycle answer never holds back the aborts.
+  static func lookup(_ provider: any UploadProvider, bucket: String) async -> ServerSweepLookup {
+    let patience = patience
+    return await withTaskGroup(of: ServerSweepLookup?.self) { race in
+      race.addTask { await provider.serverSweeps(bucket: bucket) }
+      race.addTask {
+        try? await Task.sleep(for: patience)
+        return nil
+      }
+      let first = await race.next() ?? nil
+      race.cancelAll()
+      return first ?? .failed("no answer within \(patience)")
+    }
+  }
+
   static func firstDenial(_ target: Target, bucket: String) -> Bool {
     let key = [target.name, target.endpoint, bucket].joined(separator: "\u{0}")
     return deniedSaid.withLock { $0.insert(key).inserted }
@@ -96,7 +115,7 @@ extension Cycle {
     -> ServerSweepLookup
   {
     guard !options.listOnly, !rules.isEmpty, !stopping else { return .unsupported }
-    return await provider.serverSweeps(bucket: bucket)
+    return await ServerSweeps.lookup(provider, bucket: bucket)
   }
 
   /// Says what the lookup found: each conflict as a warning with its MESSAGE_ID and a notice in the report, the

@@ -202,6 +202,8 @@ public enum SandboxLifecycle: Sendable, Hashable {
   case denied
   /// 405, an answer no retry changes: a server that does not serve lifecycles.
   case failing
+  /// No lifecycle (404), answered after this many milliseconds.
+  case slow(milliseconds: Int)
 }
 
 /// An abort the sandbox carried out, for tests to compare with what the reaper claims. A PDS delete also

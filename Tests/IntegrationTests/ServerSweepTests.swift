@@ -1,13 +1,13 @@
 import Foundation
 import Logging
 import ReaperCore
-import ReaperEngine
 import ReaperProviders
 import ReaperSandbox
 import TestSupport
 import Testing
 
 @testable import ReaperConfig
+@testable import ReaperEngine
 
 /// Issue 20: a bucket's lifecycle rule that aborts incomplete uploads before a reaper rule would is said every
 /// cycle (journal, report, metric), through the sandbox's S3 dialect. Advice only: every abort still happens.
@@ -139,6 +139,23 @@ struct ServerSweepTests {
       // No count for a lifecycle not read: absent, not a reassuring zero.
       #expect(scraped.samples(named: "upload_reaper_server_sweep_conflicts").isEmpty)
       #expect(scraped.value("upload_reaper_last_success_timestamp_seconds", ["target": "s3box"]) != nil)
+    }
+  }
+
+  /// A lifecycle answer slower than its patience is unknown, and the aborts do not wait for it.
+  @Test func aSlowLifecycleAnswerHoldsNothingBack() async throws {
+    let buckets = [Self.bucket("lc-slow", lifecycle: .slow(milliseconds: 20_000))]
+    try await SandboxHarness.with(buckets) { harness in
+      let capture = LogCapture()
+      let config = Self.config(harness, buckets: ["lc-slow"], rules: [Self.tmpRule])
+      let started = ContinuousClock.now
+      let summary = await ServerSweeps.$patience.withValue(.milliseconds(300)) {
+        await Self.run(config, harness: harness, logger: capture.logger)
+      }
+      #expect(ContinuousClock.now - started < .seconds(10))
+      #expect(summary.errors.isEmpty)
+      #expect(harness.store.aborted.map(\.uploadID) == ["lc-slow-old"])
+      #expect(summary.notices.contains { $0.contains("lc-slow") && $0.contains("no answer within") })
     }
   }
 

@@ -216,6 +216,11 @@ extension SandboxStore {
       return s3Error(403, "AccessDenied", "Access Denied", requestID: requestID)
     case .failing:
       return s3Error(405, "MethodNotAllowed", "the sandbox does not serve lifecycles here", requestID: requestID)
+    case .slow(let milliseconds):
+      var response = s3Error(
+        404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", requestID: requestID)
+      response.delayMilliseconds = milliseconds
+      return response
     }
   }
 }
