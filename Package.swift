@@ -109,6 +109,8 @@ let package = Package(
       dependencies: [
         "ReaperProviders", "ReaperCore", "ReaperConfig", "ReaperEngine",
         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        // Content-MD5, which PutBucketLifecycleConfiguration requires.
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       path: "Tests/TestSupport"
     ),

@@ -15,6 +15,8 @@ public enum ReaperEvent: String, Sendable, CaseIterable {
   case bucketsChanged = "4d54f99f0e674f0caa4fa3d37f9a4e70"
   /// `apply` carried out a reviewed plan (a warning when `--force` overrode a refusal).
   case planApplied = "818a45a4a3b50d1c530f7079ab6ca950"
+  /// A bucket's lifecycle rule aborts incomplete uploads before a reaper rule would: advice, nothing changes.
+  case serverSweepConflict = "397cf31f74f1ff6872bcad1f0de2d863"
 
   public var messageID: String { rawValue }
 }

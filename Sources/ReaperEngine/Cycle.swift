@@ -179,6 +179,7 @@ public struct Cycle: Sendable {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       // A bucket only a glob found, that no rule reaches, would be walked to decide nothing.
       if rules.isEmpty, watched.discovered.contains(bucket), !options.listOnly, !config.daemon.accountAll { continue }
+      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules)
       let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
@@ -302,6 +303,7 @@ public struct Cycle: Sendable {
       } catch {
         failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
+      noteServerSweeps(await sweeps, target: target, bucket: bucket, rules: rules, into: &tally)
     }
     if clockSuspect != nil {
       for candidate in candidates {

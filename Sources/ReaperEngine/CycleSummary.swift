@@ -90,6 +90,9 @@ public struct CycleSummary: Sendable, Equatable {
   public var failedTargets: Set<String> = []
   /// Each scanned target's concurrency window as the cycle left it.
   public var concurrency: [String: ConcurrencyReport] = [:]
+  /// Server sweeps that run before a rule would act, per bucket whose lifecycle was read (rule nil); a bucket whose
+  /// lifecycle is unknown has no entry.
+  public var serverSweepConflicts: [HoldingKey: Int] = [:]
   public var durationSeconds = 0.0
 
   public init() {}
@@ -188,5 +191,6 @@ public struct CycleSummary: Sendable, Equatable {
     errorKinds.merge(other.errorKinds, uniquingKeysWith: +)
     failedTargets.formUnion(other.failedTargets)
     concurrency.merge(other.concurrency) { $1 }
+    serverSweepConflicts.merge(other.serverSweepConflicts, uniquingKeysWith: +)
   }
 }

@@ -57,6 +57,14 @@ public enum FuzzChecks {
       }
     }
     if let page = try? S3Decoder.decodeParts(bytes) { timed(page.parts) }
+    if let reading = try? S3LifecycleDecoder.decode(bytes) {
+      // Only days a lifecycle may really say are compared; the rest are problems, never sweeps.
+      guard reading.sweeps.count <= S3LifecycleDecoder.maximumRules,
+        reading.sweeps.allSatisfy({ (1...ServerSweep.maximumDays).contains($0.days) })
+      else { fatalError("lifecycle sweeps out of bounds: \(reading.sweeps)") }
+      let rule = Rule(name: "fuzz", maxAge: TimeSpan(seconds: TimeSpan.maximumSeconds), action: .abort)
+      for conflict in ServerSweepCheck.conflicts(rules: [rule], sweeps: reading.sweeps) { _ = conflict.description }
+    }
     _ = ErrorBody.parse(bytes)
   }
 

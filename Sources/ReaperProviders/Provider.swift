@@ -55,6 +55,21 @@ public protocol UploadProvider: Sendable {
   /// The endpoint's bucket names (drive ids for PDS), for `buckets` globs. Only providers whose API documents a
   /// listing (`ProviderKind.listsBuckets`) have one; check-config refuses globs for the others.
   func bucketNames() -> Pages<BucketNamePage>
+  /// What the bucket's own configuration says of the server aborting incomplete uploads by itself (S3 lifecycle
+  /// rules). Advice only: never an error, and never read on the way to a decision.
+  func serverSweeps(bucket: String) async -> ServerSweepLookup
+}
+
+/// What a provider could learn of a bucket's server-side sweeps of incomplete uploads.
+public enum ServerSweepLookup: Sendable, Equatable {
+  /// The provider has no such configuration, or does not read it (CDCS, PDS).
+  case unsupported
+  /// Read: no configuration at all is an empty reading.
+  case read(LifecycleReading)
+  /// The credentials may not read it: unknown.
+  case accessDenied(String)
+  /// Any other failure: unknown.
+  case failed(String)
 }
 
 extension UploadProvider {
@@ -70,6 +85,8 @@ extension UploadProvider {
   public func uploads(bucket: String, prefix: String, within prefixes: [String]?) -> Pages<UploadPage> {
     uploads(bucket: bucket, prefix: prefix)
   }
+
+  public func serverSweeps(bucket: String) async -> ServerSweepLookup { .unsupported }
 
   /// What every request about one upload is built from. A record that cannot make one (an empty key or id, a
   /// path a proxy would rewrite) is never listed, re-checked or aborted: the request is not sent.

@@ -179,6 +179,8 @@ public struct SandboxBucket: Sendable, Hashable {
   /// Finished files, seen only by the PDS dialect.
   public var files: [SandboxFile]
   public var pds: PDSQuirks
+  /// What the S3 dialect answers to `GET /{bucket}?lifecycle`.
+  public var lifecycle: SandboxLifecycle = .none
 
   public init(
     name: String, quirks: CDCSQuirks = CDCSQuirks(), uploads: [SandboxUpload], files: [SandboxFile] = [],
@@ -190,6 +192,20 @@ public struct SandboxBucket: Sendable, Hashable {
     self.files = files
     self.pds = pds
   }
+}
+
+/// A bucket's lifecycle configuration, as the S3 dialect serves it.
+public enum SandboxLifecycle: Sendable, Hashable {
+  /// 404 NoSuchLifecycleConfiguration, as a bucket that never had one.
+  case none
+  /// This document, served as it is (tests make it lie).
+  case configuration(String)
+  /// 403 AccessDenied: the credentials lack s3:GetLifecycleConfiguration.
+  case denied
+  /// 405, an answer no retry changes: a server that does not serve lifecycles.
+  case failing
+  /// No lifecycle (404), answered after this many milliseconds.
+  case slow(milliseconds: Int)
 }
 
 /// An abort the sandbox carried out, for tests to compare with what the reaper claims. A PDS delete also

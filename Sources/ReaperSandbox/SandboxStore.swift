@@ -20,6 +20,8 @@ public final class SandboxStore: Sendable {
     var hostility = SandboxHostility()
     /// Parts replies served per upload id, for lies that change between calls.
     var partsReplies: [String: Int] = [:]
+    /// `GET /{bucket}?lifecycle` requests served; they are not in `log`.
+    var lifecycleReads = 0
   }
 
   private let state: Mutex<State>
@@ -72,6 +74,11 @@ public final class SandboxStore: Sendable {
 
   public var aborted: [SandboxAbort] { state.withLock { $0.aborted } }
   public var requestLog: SandboxRequestLog { state.withLock { $0.log } }
+  public var lifecycleReads: Int { state.withLock { $0.lifecycleReads } }
+
+  public func setLifecycle(_ lifecycle: SandboxLifecycle, for bucket: String) {
+    state.withLock { $0.buckets[bucket]?.lifecycle = lifecycle }
+  }
   public func clearRequestLog() { state.withLock { $0.log = SandboxRequestLog() } }
   public var lastSignedHeaders: [String] { state.withLock { $0.log.lastSignedHeaders } }
   public var bucketNames: [String] { state.withLock { $0.buckets.keys.sorted() } }
@@ -138,6 +145,7 @@ public final class SandboxStore: Sendable {
     let (path, query) = Self.split(request.uri)
     if path.hasPrefix("/_sandbox/") { return control(path: path, request: request) }
     return state.withLock { state in
+      if let lifecycle = s3Lifecycle(request, path: path, query: query, state: &state) { return lifecycle }
       state.log.total += 1
       state.requestCounter += 1
       state.log.record(request)

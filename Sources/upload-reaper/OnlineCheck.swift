@@ -15,10 +15,14 @@ enum OnlineCheck {
     var bucket: String?
     var failure: Failure?
     var detail: String
+    /// Advice that fails nothing: a server-side sweep that acts before a rule would, or one that could not be read.
+    var advice: [String] = []
 
     var rendered: String {
       let place = bucket.map { "\(target)/\($0)" } ?? "\(target) (bucket list)"
-      guard let failure else { return "  ok      \(place): \(detail)" }
+      guard let failure else {
+        return (["  ok      \(place): \(detail)"] + advice.map { "  warn    \(place): \($0)" }).joined(separator: "\n")
+      }
       return "  FAILED  \(place): \(failure.stage): \(detail)\n          hint: \(failure.hint)"
     }
   }
@@ -128,7 +132,13 @@ enum OnlineCheck {
     }
     let resolution = BucketResolution.resolve(entries: target.buckets, listed: listed, exclude: target.excludeBuckets)
     for bucket in resolution.buckets {
-      lines.append(await firstPage(of: bucket, target: target, provider: provider, scheme: scheme))
+      var line = await firstPage(of: bucket, target: target, provider: provider, scheme: scheme)
+      if line.failure == nil {
+        line.advice = await serverSweepWarnings(
+          target: target, bucket: bucket, rules: config.rules, provider: provider
+        ).map(\.text)
+      }
+      lines.append(line)
     }
     return lines
   }

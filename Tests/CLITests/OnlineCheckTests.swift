@@ -26,7 +26,7 @@ struct OnlineCheckTests {
 
     [[rule]]
     name = "stale"
-    max_age = "1d"
+    max_age = "10d"
     action = "abort"
     """
 
@@ -57,6 +57,11 @@ struct OnlineCheckTests {
     let server = try await SandboxServer.start(store: store)
     defer { Task { await server.stop() } }
     store.updateFaults { $0.denyBuckets = ["denied"] }
+    // logs-2's own lifecycle aborts incomplete uploads after 3 days, before the rule's 10 would.
+    store.setLifecycle(
+      .configuration(
+        "<LifecycleConfiguration><Rule><ID>tidy</ID><Status>Enabled</Status><Filter><Prefix></Prefix></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>3</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>"
+      ), for: "logs-2")
     let endpoint = "http://127.0.0.1:\(server.port)"
     let working = try await Self.run(
       Self.target("works", endpoint: endpoint, buckets: #"["logs-*"]"#) + Self.rule, store: store)
@@ -67,6 +72,9 @@ struct OnlineCheckTests {
       working.stdout.contains("ok      works/logs-1: reachable, authenticated, can list: 1 upload(s) on the first page")
     )
     #expect(working.stdout.contains("ok      works/logs-2:"))
+    // A lifecycle that sweeps first is advice: said, and the target still works.
+    #expect(working.stdout.contains("warn    works/logs-2: server-side sweep:"), "\(working.stdout)")
+    #expect(!working.stdout.contains("warn    works/logs-1:"))
     #expect(working.stdout.contains("online: every target works"))
 
     let toml =

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOHTTP1
 import ReaperConfig
@@ -136,6 +137,18 @@ public struct S3TestClient: Sendable {
 
   public func abort(bucket: String, key: String, uploadID: String) async throws {
     try await request(.DELETE, path: "/\(bucket)/\(key)", query: [("uploadId", uploadID)])
+  }
+
+  /// Replaces the bucket's lifecycle configuration (`PUT /{bucket}?lifecycle`, which wants a Content-MD5).
+  public func putLifecycle(bucket: String, _ document: String) async throws {
+    let body = Array(document.utf8)
+    let digest = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
+    try await request(
+      .PUT, path: "/\(bucket)", query: [("lifecycle", "")], body: body, headers: [("Content-MD5", digest)])
+  }
+
+  public func deleteLifecycle(bucket: String) async throws {
+    try await request(.DELETE, path: "/\(bucket)", query: [("lifecycle", "")])
   }
 
   /// Starts a multipart upload and returns its id.

@@ -73,6 +73,10 @@ public final class CycleMetrics: Sendable {
         }
         let reclaimed = summary.reclaimedByBucket[HoldingKey(target: target.name, bucket: bucket, rule: nil)] ?? 0
         counter(MetricCatalog.bytesReclaimedTotal, labels).increment(by: reclaimed)
+        // Only when the lifecycle was read: an unknown one leaves the last known count.
+        if let conflicts = summary.serverSweepConflicts[HoldingKey(target: target.name, bucket: bucket, rule: nil)] {
+          gauge(MetricCatalog.serverSweepConflicts, labels).record(Int64(conflicts))
+        }
       }
       if let concurrency = summary.concurrency[target.name] {
         gauge(MetricCatalog.concurrencyWindow, ["target": target.name]).record(Int64(concurrency.window))

@@ -26,10 +26,14 @@ public enum MetricCatalog {
     "Requests the target's adaptive window let be in flight at the end of the last cycle (at most concurrency).")
   public static let throttledTotal = describe(
     "throttled", unit: "total", "Answers refusing for load (503, 429, SlowDown, QpsLimitExceeded), retries included.")
+  public static let serverSweepConflicts = describe(
+    "server_sweep_conflicts",
+    "Lifecycle rules of the bucket that abort incomplete uploads before a reaper rule would, as of the last cycle that could read them."
+  )
 
   public static let all = [
     uploads, bytesHeld, staleBytesHeld, abortsTotal, bytesReclaimedTotal, cycleDuration, lastSuccess, errorsTotal,
-    concurrencyWindow, throttledTotal,
+    concurrencyWindow, throttledTotal, serverSweepConflicts,
   ]
 
   /// One series' name and HELP text. (Prometheus' own descriptor type is not Sendable, so it is made on use.)

@@ -219,3 +219,45 @@ extension SandboxStore {
     return nil
   }
 }
+
+extension SandboxStore {
+  /// `GET /{bucket}?lifecycle`, answered apart from everything else: it is neither counted in the request log nor
+  /// given the faults and lies tests inject, so they still land on the listing, parts and abort requests they
+  /// aim at. nil for any other request.
+  func s3Lifecycle(
+    _ request: SandboxRequest, path: String, query: [(String, String)], state: inout State
+  ) -> SandboxResponse? {
+    guard request.method == "GET", query.contains(where: { $0.0 == "lifecycle" }),
+      let authorization = request.header("Authorization"), authorization.hasPrefix("AWS4-HMAC-SHA256 "),
+      let decodedPath = URLEncoding.decode(path, plusIsSpace: false)
+    else { return nil }
+    let trimmed = decodedPath.drop { $0 == "/" }
+    let bucketName = String(trimmed.prefix { $0 != "/" })
+    // An object's path is not a bucket's lifecycle.
+    guard trimmed.count == bucketName.count else { return nil }
+    state.lifecycleReads += 1
+    let requestID = String(format: "sandbox-lifecycle-%08d", state.lifecycleReads)
+    if let problem = s3Verify(request, authorization: authorization, path: decodedPath, query: query, state: state) {
+      return s3Error(403, problem.code, problem.message, requestID: requestID)
+    }
+    guard let bucket = state.buckets[bucketName] else {
+      return s3Error(404, "NoSuchBucket", "the bucket \(bucketName) does not exist", requestID: requestID)
+    }
+    switch bucket.lifecycle {
+    case .none:
+      return s3Error(
+        404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", requestID: requestID)
+    case .configuration(let document):
+      return SandboxResponse(status: 200, headers: s3Headers(requestID: requestID), body: Array(document.utf8))
+    case .denied:
+      return s3Error(403, "AccessDenied", "Access Denied", requestID: requestID)
+    case .failing:
+      return s3Error(405, "MethodNotAllowed", "the sandbox does not serve lifecycles here", requestID: requestID)
+    case .slow(let milliseconds):
+      var response = s3Error(
+        404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", requestID: requestID)
+      response.delayMilliseconds = milliseconds
+      return response
+    }
+  }
+}
