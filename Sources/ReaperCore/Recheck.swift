@@ -7,35 +7,40 @@ public enum Recheck {
   ///   - before: the parts the decision saw, or nil when the decision read none (a rule on age alone); the
   ///     re-check's listing is then the first look at them.
   ///   - decidedAt: the time, on the clock ages are measured on, of the listing that decided.
+  ///   - partsNameIdentities: whether the provider's parts listing documents `Initiator` and `Owner` (S3). Where an
+  ///     identity decided the rule, the re-check must then confirm the uploads listing's word, not merely not
+  ///     contradict it: Ceph before 17 lists every upload as the requester's own and leaves the IDs out of
+  ///     ListParts, so a rule for the reaper's own user would otherwise take in everyone's uploads.
+  ///   - identity: which identities the choice of rule turned on (`ScopedRules.identityAsked`): the winner's, and
+  ///     those of the rules passed over for them; nil: the winner's alone.
   /// - Returns: why the abort must be skipped, or nil when it may go ahead.
   /// Idle is measured as the decision measured it: from the newest part, else the upload's own last activity
   /// (PDS), never from an older stamp when the times cannot be read.
-  ///   - partsNameIdentities: whether the provider's parts listing documents `Initiator` and `Owner` (S3). Under a
-  ///     rule by initiator or owner the re-check must then confirm the uploads listing's word, not merely not
-  ///     contradict it: Ceph before 17 lists every upload as the requester's own and leaves the IDs out of
-  ///     ListParts, so a rule for the reaper's own user would otherwise take in everyone's uploads.
   public static func reasonToSkip(
     before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, decidedAt: Date, now: Date,
-    partsNameIdentities: Bool = false
+    partsNameIdentities: Bool = false, identity: IdentityAsk? = nil
   ) -> String? {
     let initiated = upload.initiated
-    // A rule chosen by who started the upload acts on the listing's word for it: a parts listing that names
-    // someone else contradicts it. Checked only under such a rule, so a server that formats the ID differently in
-    // its two answers costs no other rule its aborts.
-    if rule.hasIdentityCondition {
-      if partsNameIdentities, !rule.initiator.isEmpty, after.initiatorIDs.isEmpty {
+    let asked = identity ?? IdentityAsk(rule: rule)
+    // A rule chosen by who started the upload (or reached by passing over one) acts on the listing's word for it:
+    // a parts listing that names someone else contradicts it. Checked only where an identity decided, so a server
+    // that formats the ID differently in its two answers costs no other rule its aborts.
+    if asked.any {
+      if partsNameIdentities, asked.initiator, after.initiatorIDs.isEmpty {
         return
           "recheck: the parts listing names no initiator, so nothing confirms the uploads listing's \"\(upload.initiatorID ?? "")\""
       }
-      if partsNameIdentities, !rule.owner.isEmpty, after.ownerIDs.isEmpty {
+      if partsNameIdentities, asked.owner, after.ownerIDs.isEmpty {
         return
           "recheck: the parts listing names no owner, so nothing confirms the uploads listing's \"\(upload.ownerID ?? "")\""
       }
-      if let said = upload.initiatorID, let other = after.initiatorIDs.first(where: { $0 != said }) {
-        return "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \"\(said)\""
+      if let other = after.initiatorIDs.first(where: { $0 != upload.initiatorID }) {
+        return
+          "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \(upload.initiatorID.map { "\"\($0)\"" } ?? "none")"
       }
-      if let said = upload.ownerID, let other = after.ownerIDs.first(where: { $0 != said }) {
-        return "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \"\(said)\""
+      if let other = after.ownerIDs.first(where: { $0 != upload.ownerID }) {
+        return
+          "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \(upload.ownerID.map { "\"\($0)\"" } ?? "none")"
       }
     }
     if before == nil {

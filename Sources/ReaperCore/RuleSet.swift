@@ -80,6 +80,19 @@ public struct ScopedRules: Sendable, Hashable {
   /// Whether any rule here may need an upload's parts listed to decide.
   public var anyNeedsParts: Bool { rules.contains { $0.needsParts } }
 
+  /// Which identities the choice of rule for `key` turned on: those asked by the winner and by every rule above it
+  /// that was passed over for its `initiator` or `owner`. A listing that lies about an id moves an upload between
+  /// rules (past an `initiator` rule onto a broader one, say), so the re-check must confirm each of them.
+  public func identityAsked(key: String, initiator: String?, owner: String?) -> IdentityAsk {
+    var asked = IdentityAsk()
+    for rule in rules where key.utf8.starts(with: rule.prefix.utf8) {
+      asked.initiator = asked.initiator || !rule.initiator.isEmpty
+      asked.owner = asked.owner || !rule.owner.isEmpty
+      if rule.matchesIdentity(initiator: initiator, owner: owner) { break }
+    }
+    return asked
+  }
+
   /// - Parameters:
   ///   - initiator: the upload's `Initiator.ID`, nil when the listing carried none.
   ///   - owner: the upload's `Owner.ID`, nil when the listing carried none.
@@ -93,4 +106,22 @@ public struct ScopedRules: Sendable, Hashable {
     if let glob = winner.exclude.first(where: { $0.matches(key) }) { return .excluded(winner, by: glob) }
     return .selected(winner)
   }
+}
+
+/// The identities a rule choice depended on, so the re-check knows which the parts listing must confirm.
+public struct IdentityAsk: Sendable, Hashable {
+  public var initiator = false
+  public var owner = false
+
+  public init(initiator: Bool = false, owner: Bool = false) {
+    self.initiator = initiator
+    self.owner = owner
+  }
+
+  /// What `rule` alone asks.
+  public init(rule: Rule) {
+    self.init(initiator: !rule.initiator.isEmpty, owner: !rule.owner.isEmpty)
+  }
+
+  public var any: Bool { initiator || owner }
 }

@@ -114,6 +114,8 @@ public struct Cycle: Sendable {
     var decidedAt: Date
     /// An abort request for it was sent and its answer lost: a later NoSuchUpload may be our own doing.
     var abortSent = false
+    /// Which identities the choice of its rule turned on: the re-check must confirm them.
+    var identity = IdentityAsk()
   }
 
   /// What one abort attempt came to: a final record, or a transient failure worth one more round.

@@ -102,7 +102,7 @@ extension Cycle {
         let reason = Recheck.reasonToSkip(
           before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload,
           decidedAt: candidate.decidedAt, now: now,
-          partsNameIdentities: provider.target.provider.partsListingNamesIdentities)
+          partsNameIdentities: provider.target.provider.partsListingNamesIdentities, identity: candidate.identity)
         // The only listing, when the decision made none: what the upload holds, kept or aborted.
         if candidate.parts == nil { current.parts = after }
         if let reason {

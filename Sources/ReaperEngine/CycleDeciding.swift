@@ -19,6 +19,7 @@ extension Cycle {
     await withTaskGroup(of: (Int, (Evaluation, doubt: String?)).self) { group in
       for (index, upload) in uploads.enumerated() {
         let selection = rules.select(key: upload.key, initiator: upload.initiatorID, owner: upload.ownerID)
+        let identity = rules.identityAsked(key: upload.key, initiator: upload.initiatorID, owner: upload.ownerID)
         let (notConsidered, planned) = planVerdict(upload, selection: selection, now: now)
         if let notConsidered {
           results[index] = (.done(notConsidered), nil)
@@ -46,7 +47,9 @@ extension Cycle {
         // are recorded would-abort when the aborts do not start.
         guard needsParts, !stopping else {
           results[index] = (
-            decide(upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset, planned: planned), nil
+            decide(
+              upload, selection: selection, parts: nil, now: now, clockOffset: clockOffset, planned: planned,
+              identity: identity), nil
           )
           continue
         }
@@ -63,7 +66,8 @@ extension Cycle {
             }
             options.progress()
             let evaluation = decide(
-              upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset, planned: planned)
+              upload, selection: selection, parts: parts, now: now, clockOffset: clockOffset, planned: planned,
+              identity: identity)
             return (index, (evaluation, parts.doubt(initiated: upload.initiated).map { "\($0); decided without it" }))
           } catch {
             let record = partsFailure(upload, selection: selection, error: error, now: now)
@@ -92,7 +96,7 @@ extension Cycle {
 
   func decide(
     _ upload: Upload, selection: RuleSet.Selection, parts: PartsSummary?, now: Date, clockOffset: TimeInterval,
-    planned: PlanEntry? = nil
+    planned: PlanEntry? = nil, identity: IdentityAsk = IdentityAsk()
   ) -> Evaluation {
     let decision = Policy.decide(upload: upload, parts: parts, now: now, selection: selection, safety: config.safety)
     if options.listOnly {
@@ -104,7 +108,8 @@ extension Cycle {
     if decision.kind == .abort, case .selected(let rule) = selection, rule.action == .abort {
       return .candidate(
         Candidate(
-          upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset, decidedAt: now))
+          upload: upload, rule: rule, decision: decision, parts: parts, clockOffset: clockOffset, decidedAt: now,
+          identity: identity))
     }
     return .done(
       UploadRecord(

@@ -172,6 +172,44 @@ struct InitiatorRuleTests {
       }
     }
   }
+
+  /// The lie moves an upload between rules: app-a's upload, which its own rule keeps for 30 days, is listed as
+  /// the requester's and falls through to a catch-all that aborts after one. The choice of rule turned on the
+  /// initiator, so the re-check must confirm it, finds nothing, and keeps the upload; app-b's, which fell through
+  /// on its true initiator, is confirmed and aborted.
+  @Test func aLieThatMovesAnUploadPastAnInitiatorRuleIsCaughtByTheRecheck() async throws {
+    let uploads = [Self.upload("a-lied", initiator: "app-a"), Self.upload("b-true", initiator: "app-b")]
+    try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
+      harness.store.hostility = {
+        var hostility = SandboxHostility(lies: [.identityOfRequester], rate: 1)
+        hostility.uploads = ["a-lied"]
+        return hostility
+      }()
+      let rules = [
+        Rule(
+          name: "app-a-patient", maxAge: TimeSpan(seconds: 30 * 86_400), initiator: [Glob("app-a*")], action: .abort),
+        Rule(name: "everyone-else", maxAge: TimeSpan(seconds: 86_400), action: .abort),
+      ]
+      var config = CycleTests.config(harness, buckets: ["mixed"], rules: rules)
+      config.targets[0].provider = .s3
+      config.targets[0].region = "us-east-1"
+      config.safety.maxAbortFraction = 1
+      let transport = harness.transport
+      let sink = CollectingSink()
+      let cycle = Cycle(
+        config: config, options: CycleOptions(), environment: CycleTests.environment,
+        makeProvider: { target, credentials -> any UploadProvider in
+          S3Provider(target: target, credentials: credentials, transport: transport)
+        }, sink: sink, logger: Logger(label: "test"))
+      _ = await cycle.run()
+      let records = await sink.records
+      #expect(harness.store.aborted.map(\.uploadID) == ["b-true"])
+      let lied = try #require(records.first { $0.upload.uploadID == "a-lied" })
+      #expect(lied.rule == "everyone-else")
+      #expect(lied.outcome == .skippedRecheck)
+      #expect(lied.reason.contains("names no initiator"), "\(lied.reason)")
+    }
+  }
 }
 
 /// A provider whose server changes an upload just before its parts are listed.

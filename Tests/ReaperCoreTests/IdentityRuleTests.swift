@@ -138,4 +138,28 @@ struct IdentityRuleTests {
     #expect(verdict(Self.rule("any"), initiators: [], owners: [], documented: true) == nil)
     #expect(ProviderKind.s3.partsListingNamesIdentities && !ProviderKind.cdcs.partsListingNamesIdentities)
   }
+
+  /// The identities a rule choice turned on: the winner's, and those of every rule passed over for them.
+  @Test func identityAskedCountsTheRulesPassedOver() {
+    let rules = RuleSet([
+      Self.rule("a", prefix: "data/", initiator: ["app-a*"]), Self.rule("o", prefix: "data/", owner: ["acct-1"]),
+      Self.rule("all"),
+    ]).scoped(target: "t", bucket: "b")
+    let passedBoth = rules.identityAsked(key: "data/x", initiator: "app-b", owner: "acct-2")
+    #expect(passedBoth == IdentityAsk(initiator: true, owner: true))
+    #expect(rules.identityAsked(key: "data/x", initiator: "app-a", owner: nil) == IdentityAsk(initiator: true))
+    #expect(rules.identityAsked(key: "logs/x", initiator: "app-b", owner: nil) == IdentityAsk())
+    // A parts listing naming an initiator the uploads listing did not is a contradiction where one decided.
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    var upload = Upload(
+      target: "t", bucket: "b", key: "data/x", uploadID: "u", initiated: now.addingTimeInterval(-10 * 86_400))
+    upload.ownerID = "acct-2"
+    var after = PartsSummary()
+    after.initiatorIDs = ["app-a"]
+    after.ownerIDs = ["acct-2"]
+    let reason = Recheck.reasonToSkip(
+      before: nil, after: after, rule: Self.rule("all"), upload: upload, decidedAt: now, now: now,
+      partsNameIdentities: true, identity: passedBoth)
+    #expect(reason?.contains("the uploads listing none") == true, "\(reason ?? "nil")")
+  }
 }
