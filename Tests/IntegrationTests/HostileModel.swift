@@ -17,6 +17,7 @@ struct HostileCase: CustomStringConvertible {
   let hostility: SandboxHostility
 
   static let prefixes = ["", "a/", "a/b/", "c/"]
+  static let initiators: [String?] = [nil, "app-a", "app-a-2", "app-b", SandboxHostility.requester]
   static let hour: Int64 = 3600
 
   /// - Parameters:
@@ -44,8 +45,12 @@ struct HostileCase: CustomStringConvertible {
           number: number + 1, size: size, lastModified: initiated.addingTimeInterval(TimeInterval(after)))
       }
       let key = Self.prefixes[draw(Self.prefixes.count)] + "f\(index).bin"
+      // Who started it (nil: the sandbox's usual account); PDS listings carry no initiator.
+      let initiator = dialect == .pds ? nil : Self.initiators[draw(Self.initiators.count)]
       uploads.append(
-        SandboxUpload(key: key, uploadID: "h\(seed)-\(dialect)-u\(index)", initiated: initiated, parts: parts))
+        SandboxUpload(
+          key: key, uploadID: "h\(seed)-\(dialect)-u\(index)", initiated: initiated, parts: parts,
+          initiator: initiator))
     }
     let files = (0..<(dialect == .pds ? draw(4) : 0)).map { index in
       let created = now.addingTimeInterval(-TimeInterval(40 * day + Int64(draw(1000)) * Self.hour))
@@ -61,9 +66,12 @@ struct HostileCase: CustomStringConvertible {
       let maxAge = draw(3) == 0 ? nil : TimeSpan(seconds: Int64(draw(480) + 1) * Self.hour)
       let maxIdle = maxAge == nil || draw(2) == 0 ? TimeSpan(seconds: Int64(draw(240) + 1) * Self.hour) : nil
       let actions: [RuleAction] = [.abort, .abort, .abort, .report, .log]
+      // Now and then a rule by initiator: for one application, or for the requester a lying listing names.
+      let initiator =
+        dialect == .pds || draw(3) != 0 ? [] : [Glob(["app-a*", SandboxHostility.requester][draw(2)])]
       return Rule(
         name: "r\(index)", prefix: prefixes[index], maxAge: maxAge, maxIdle: maxIdle,
-        minBytes: draw(3) == 0 ? Int64(draw(8000)) : nil, action: actions[draw(actions.count)])
+        minBytes: draw(3) == 0 ? Int64(draw(8000)) : nil, initiator: initiator, action: actions[draw(actions.count)])
     }
     concurrency = lies == [.slowDown] ? 1 : 1 + draw(4)
     var chosen = lies ?? []
@@ -78,7 +86,7 @@ struct HostileCase: CustomStringConvertible {
 
   var description: String {
     let rules = rules.map {
-      "\($0.name)[\($0.prefix.isEmpty ? "*" : $0.prefix) \($0.action) age>\($0.maxAge.map(String.init(describing:)) ?? "-") idle>\($0.maxIdle.map(String.init(describing:)) ?? "-") bytes>=\($0.minBytes.map { "\($0)" } ?? "-")]"
+      "\($0.name)[\($0.prefix.isEmpty ? "*" : $0.prefix)\($0.initiator.isEmpty ? "" : " by \($0.initiator[0])") \($0.action) age>\($0.maxAge.map(String.init(describing:)) ?? "-") idle>\($0.maxIdle.map(String.init(describing:)) ?? "-") bytes>=\($0.minBytes.map { "\($0)" } ?? "-")]"
     }
     return
       "seed \(seed) \(dialect) lies [\(hostility.lies.map(\.rawValue).sorted().joined(separator: ","))] rate \(hostility.rate) min_age \(minAge) rules \(rules.joined(separator: " ")) uploads \(bucket.uploads.count) files \(bucket.files.count) concurrency \(concurrency)"
@@ -88,10 +96,14 @@ struct HostileCase: CustomStringConvertible {
 /// Which uploads may be aborted, from the true state and the true clock alone: the rules' meaning written out
 /// again, apart from the engine's Policy.
 enum HostileOracle {
-  /// The rule that decides a key: the longest matching prefix, the first written among equals.
-  static func winner(_ rules: [Rule], key: String) -> Rule? {
+  /// The rule that decides a key: the longest matching prefix, the first written among equals, passing over a
+  /// rule by initiator that the upload's true initiator does not match.
+  static func winner(_ rules: [Rule], key: String, initiator: String? = nil) -> Rule? {
     var best: Rule?
-    for rule in rules where key.utf8.starts(with: rule.prefix.utf8) {
+    for rule in rules
+    where key.utf8.starts(with: rule.prefix.utf8)
+      && rule.matchesIdentity(initiator: initiator ?? "sandbox", owner: "sandbox")
+    {
       if best.map({ rule.prefix.utf8.count > $0.prefix.utf8.count }) ?? true { best = rule }
     }
     return best
@@ -100,7 +112,8 @@ enum HostileOracle {
   static func abortable(_ world: HostileCase) -> Set<String> {
     var result: Set<String> = []
     for upload in world.bucket.uploads {
-      guard let rule = winner(world.rules, key: upload.key), rule.action == .abort else { continue }
+      guard let rule = winner(world.rules, key: upload.key, initiator: upload.initiator), rule.action == .abort
+      else { continue }
       let age = world.now.timeIntervalSince(upload.initiated)
       guard age > Double(world.minAge.seconds) else { continue }
       if let maxAge = rule.maxAge, !(age > Double(maxAge.seconds)) { continue }
