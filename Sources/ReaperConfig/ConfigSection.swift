@@ -14,7 +14,11 @@ enum ConfigSection: String, CaseIterable {
       ]
     case .safety: ["min_age", "max_aborts_per_cycle", "max_abort_fraction", "recheck_before_abort"]
     case .metrics: ["listen", "textfile"]
-    case .target: ["name", "provider", "endpoint", "region", "buckets", "credentials_file", "timezone", "path_style"]
+    case .target:
+      [
+        "name", "provider", "endpoint", "region", "buckets", "credentials_file", "timezone", "path_style", "ca_file",
+        "client_certificate", "client_key", "proxy",
+      ]
     case .rule:
       [
         "name", "target", "bucket", "prefix", "max_age", "max_idle", "min_bytes", "exclude", "initiator",

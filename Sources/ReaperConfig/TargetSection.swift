@@ -45,12 +45,15 @@ extension ConfigValidator {
       }
       pathStyle = value
     }
+    let reach = validateReach(section, endpoint: endpoint)
     guard let name, let provider, let endpoint, let buckets else { return nil }
     let source = credentialSource(credentialsFile, targetName: name, provider: provider, section: section)
     var target = Target(
       name: name, provider: provider, endpoint: endpoint, region: region, buckets: buckets,
       credentialsFile: credentialsFile, zone: zone, pathStyle: pathStyle)
     target.zoneConfigured = section.table["timezone"] != nil
+    target.tls = reach.tls
+    target.proxy = reach.proxy
     return (target, source)
   }
 

@@ -174,6 +174,10 @@ public struct Target: Sendable, Hashable {
   /// is read only in a zone the operator named; otherwise two readings are possible and it is unreadable.
   public var zoneConfigured = false
   public var pathStyle: Bool
+  /// nil: the system's trust store and no client certificate.
+  public var tls: TargetTLS?
+  /// `http://host:port`: this target's proxy, instead of whatever the environment names.
+  public var proxy: String?
 
   public init(
     name: String, provider: ProviderKind, endpoint: String, region: String, buckets: [String],

@@ -1,0 +1,91 @@
+import Foundation
+import ReaperSandbox
+import TestSupport
+import Testing
+
+/// TLS settings through the real binary: check-config's refusals, and a scan's target failure message.
+@Suite("TLS through the CLI")
+struct TLSCLITests {
+  static let accessKey = "AKIDTLSCLI"
+  static let secret = "tls-cli-secret-that-must-never-print"
+
+  /// A config for one cdcs target at `endpoint` with `extra` keys, beside a credentials file.
+  static func config(endpoint: String, extra: String) throws -> (path: String, directory: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let credentials = directory.appendingPathComponent("sandbox.cred").path
+    try "access_key_id=\(accessKey)\nsecret_access_key=\(secret)\n".write(
+      toFile: credentials, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
+    let path = directory.appendingPathComponent("reaper.toml").path
+    try """
+    [daemon]
+    state_dir = "\(directory.path)/state"
+
+    [[target]]
+    name = "secure-sandbox"
+    provider = "cdcs"
+    endpoint = "\(endpoint)"
+    buckets = ["tls-1250000000"]
+    credentials_file = "sandbox.cred"
+    \(extra)
+
+    [[rule]]
+    name = "old"
+    max_age = "1d"
+    action = "report"
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    return (path, directory.path)
+  }
+
+  /// No proxy from the environment the tests run in.
+  static let direct = ["https_proxy": "", "HTTPS_PROXY": "", "http_proxy": "", "all_proxy": "", "ALL_PROXY": ""]
+
+  @Test func checkConfigRefusesAClientKeyOthersCanRead() async throws {
+    let certificates = try TestCertificates.make()
+    let (path, _) = try Self.config(
+      endpoint: "https://127.0.0.1:9",
+      extra: """
+        ca_file = "\(certificates.caFile)"
+        client_certificate = "\(certificates.client.certificate)"
+        client_key = "\(certificates.client.key)"
+        """)
+    let valid = try await CLITests.run(["check-config", "--config", path])
+    #expect(valid.status == 0, "\(valid.stderr)")
+    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: certificates.client.key)
+    let result = try await CLITests.run(["check-config", "--config", path])
+    #expect(result.status == 2)
+    #expect(
+      result.stderr.hasPrefix(
+        "\(path):12: target.client_key: \(certificates.client.key): mode 644 lets others read or change this private key"
+      ),
+      "\(result.stderr)")
+  }
+
+  @Test func aScanOfAnUntrustedServerFailsTheTargetSayingWhy() async throws {
+    let certificates = try TestCertificates.make()
+    let store = SandboxStore(
+      buckets: [
+        SandboxBucket(
+          name: "tls-1250000000",
+          uploads: [SandboxUpload(key: "a.bin", uploadID: "u-1", initiated: Date().addingTimeInterval(-3 * 86_400))])
+      ], credentials: [Self.accessKey: Self.secret])
+    let server = try await SandboxServer.start(
+      store: store, tls: SandboxTLS(certificateFile: certificates.server.certificate, keyFile: certificates.server.key))
+    let endpoint = "https://127.0.0.1:\(server.port)"
+    let untrusting = try Self.config(endpoint: endpoint, extra: "")
+    let failed = try await CLITests.run(["scan", "--config", untrusting.path], environment: Self.direct)
+    let trusting = try Self.config(endpoint: endpoint, extra: "ca_file = \"\(certificates.caFile)\"")
+    let scanned = try await CLITests.run(
+      ["scan", "--config", trusting.path, "--format", "json"], environment: Self.direct)
+    await server.stop()
+    #expect(failed.status != 0)
+    let output = failed.stdout + failed.stderr
+    #expect(output.contains("secure-sandbox"), "\(output)")
+    #expect(output.contains("TLS with \(endpoint) failed: certificate not trusted"), "\(output)")
+    #expect(output.contains("unknown CA"), "\(output)")
+    #expect(!output.contains(Self.secret))
+    #expect(scanned.status == 0, "\(scanned.stdout)\(scanned.stderr)")
+    #expect(scanned.stdout.contains("u-1"), "\(scanned.stdout)")
+  }
+}
