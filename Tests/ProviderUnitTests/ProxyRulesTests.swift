@@ -59,6 +59,10 @@ struct ProxyRulesTests {
     }
     #expect(server.description == "http://p:3128")
     #expect(!"\(decision)".contains("cret"))
+    var dumped = ""
+    dump(decision, to: &dumped)
+    #expect(!dumped.contains("cret") && !dumped.contains("user"), "\(dumped)")
+    #expect(!String(reflecting: decision).contains("cret"))
     #expect(server != ProxyServer(host: "p", port: 3128))
   }
 

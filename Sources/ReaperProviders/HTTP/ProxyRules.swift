@@ -1,15 +1,20 @@
 import Foundation
 
 /// An HTTP proxy, which AsyncHTTPClient asks for a CONNECT tunnel to every endpoint, http:// ones included.
-public struct ProxyServer: Sendable, Hashable, CustomStringConvertible {
+public struct ProxyServer: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+  CustomReflectable
+{
   public var host: String
   public var port: Int
   /// Basic authentication from the proxy URL, as curl takes it there. Never printed or logged.
   var login: Login?
 
-  struct Login: Sendable, Hashable {
+  struct Login: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     var user: String
     var password: String
+
+    var description: String { "Login(redacted)" }
+    var customMirror: Mirror { Mirror(self, children: [:]) }
   }
 
   public init(host: String, port: Int) {
@@ -18,6 +23,8 @@ public struct ProxyServer: Sendable, Hashable, CustomStringConvertible {
   }
 
   public var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+  public var debugDescription: String { description }
+  public var customMirror: Mirror { Mirror(self, children: ["host": host, "port": port]) }
 }
 
 /// What one request's proxy is.

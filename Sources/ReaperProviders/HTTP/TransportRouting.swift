@@ -33,20 +33,22 @@ extension HTTPTransport {
   }
 
   /// `TLS with https://host:port failed: certificate not trusted: ...`. A failed verification is probed once
-  /// (directly only: through a proxy the probe would need a tunnel of its own) to say which kind it was.
+  /// (through the same proxy, if any) to say which kind it was.
   func describeTLS(_ failure: TLSFailure, url: String?) async -> String {
     let destination = url.flatMap(Self.destination(of:))
     let endpoint = destination.map { "\($0.scheme)://\($0.host):\($0.port)" } ?? "the endpoint"
-    var via = ""
-    if let url, case .through(let proxy) = proxyDecision(for: url) { via = " (through proxy \(proxy))" }
+    var proxy: ProxyServer?
+    if let url, case .through(let server) = proxyDecision(for: url) { proxy = server }
+    let via = proxy.map { " (through proxy \($0))" } ?? ""
     let trustSource = tls?.trustSource ?? "the system's trust store"
     let reason: String
     switch failure {
     case .verificationFailed:
-      if let destination, via.isEmpty {
+      if let destination {
         let configuration = tls?.configuration ?? TLSConfiguration.makeClientConfiguration()
         reason = await TLSProbe.diagnose(
-          host: destination.host, port: destination.port, configuration: configuration, trustSource: trustSource)
+          host: destination.host, port: destination.port, configuration: configuration, trustSource: trustSource,
+          proxy: proxy)
       } else {
         reason = "certificate verification failed: not trusted by \(trustSource), expired, or not yet valid"
       }
