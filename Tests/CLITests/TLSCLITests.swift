@@ -3,6 +3,10 @@ import ReaperSandbox
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// TLS settings through the real binary: check-config's refusals, and a scan's target failure message.
 @Suite("TLS through the CLI")
 struct TLSCLITests {
@@ -87,5 +91,60 @@ struct TLSCLITests {
     #expect(!output.contains(Self.secret))
     #expect(scanned.status == 0, "\(scanned.stdout)\(scanned.stderr)")
     #expect(scanned.stdout.contains("u-1"), "\(scanned.stdout)")
+  }
+
+  /// The daemon trusts the wrong CA, fails its first cycle, and after SIGHUP with the right `ca_file` the next
+  /// cycle lists: the reload reaches the TLS settings, not only the rules.
+  @Test func aReloadWithAnotherCAFileIsUsedByTheNextCycle() async throws {
+    let certificates = try TestCertificates.make()
+    let store = SandboxStore(
+      buckets: [
+        SandboxBucket(
+          name: "tls-1250000000",
+          uploads: [SandboxUpload(key: "a.bin", uploadID: "u-1", initiated: Date().addingTimeInterval(-3 * 86_400))])
+      ], credentials: [Self.accessKey: Self.secret])
+    let server = try await SandboxServer.start(
+      store: store, tls: SandboxTLS(certificateFile: certificates.server.certificate, keyFile: certificates.server.key))
+    let endpoint = "https://127.0.0.1:\(server.port)"
+    let timing = "interval = \"10s\"\njitter = \"0s\"\n"
+    let (path, _) = try Self.config(endpoint: endpoint, extra: "ca_file = \"\(certificates.path("stranger.pem"))\"")
+    let wrong = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+      of: "[daemon]\n", with: "[daemon]\n" + timing)
+    try wrong.write(toFile: path, atomically: true, encoding: .utf8)
+
+    let notify = try NotifySocket()
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CLITests.binary)
+    process.arguments = ["run", "--config", path]
+    var environment = ProcessInfo.processInfo.environment.merging(Self.direct) { $1 }
+    environment["NOTIFY_SOCKET"] = notify.path
+    environment.removeValue(forKey: "JOURNAL_STREAM")
+    environment.removeValue(forKey: "WATCHDOG_USEC")
+    process.environment = environment
+    let stderr = Pipe()
+    process.standardError = stderr
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    defer {
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+      notify.stop()
+    }
+    let first = await notify.wait(for: { $0.contains("STATUS=cycle 1:") }, within: 30)
+    #expect(first?.text.contains("0 uploads") == true, "\(first?.text ?? "no status")")
+
+    try wrong.replacingOccurrences(of: certificates.path("stranger.pem"), with: certificates.caFile).write(
+      toFile: path, atomically: true, encoding: .utf8)
+    kill(process.processIdentifier, SIGHUP)
+    #expect(await notify.wait(for: { $0.contains("STATUS=config reloaded") }, within: 10) != nil)
+    let second = await notify.wait(for: { $0.contains("STATUS=cycle 2:") }, within: 30)
+    #expect(second?.text.contains("1 uploads") == true, "\(second?.text ?? "no status")")
+
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    await server.stop()
+    let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(log.contains("TLS with \(endpoint) failed: certificate not trusted"), "\(log)")
+    #expect(log.contains("unknown CA"))
+    #expect(!log.contains(Self.secret))
   }
 }
