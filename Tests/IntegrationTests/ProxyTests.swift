@@ -9,8 +9,8 @@ import Testing
 /// environment the way curl chooses, bypassed by NO_PROXY, or named by the target.
 @Suite("Proxies against the sandbox")
 struct ProxyTests {
-  static func withProxy(_ body: (CountingProxy) async throws -> Void) async throws {
-    let proxy = try await CountingProxy.start()
+  static func withProxy(login: String? = nil, _ body: (CountingProxy) async throws -> Void) async throws {
+    let proxy = try await CountingProxy.start(login: login)
     do {
       try await body(proxy)
       proxy.stop()
@@ -108,5 +108,30 @@ struct ProxyTests {
       #expect(error.message.contains("socks5"))
     }
     await transport.shutdown()
+  }
+
+  @Test func aLoginInTheProxyVariableIsSentAsBasicAuthAndNeverShown() async throws {
+    let password = "pr0xy-secret-never-shown"
+    try await Self.withProxy(login: "reaper:\(password)") { proxy in
+      let authority = "127.0.0.1:\(proxy.port)"
+      let transport = TLSTests.transport(environment: ["http_proxy": "http://reaper:\(password)@\(authority)"])
+      try await Self.plainSandbox { endpoint in
+        let listed = try await TLSTests.list(TLSTests.target(endpoint), transport)
+        #expect(listed.count == 2)
+        #expect(proxy.requests.contains("CONNECT \(endpoint.dropFirst("http://".count))"), "\(proxy.requests)")
+        #expect(!proxy.requests.contains { $0.hasPrefix("407") })
+      }
+      await transport.shutdown()
+      // Without the login the proxy refuses, and the error says so without any password.
+      let refused = TLSTests.transport(environment: ["http_proxy": "http://reaper:wrong-\(password)@\(authority)"])
+      try await Self.plainSandbox { endpoint in
+        let error = try #require(await TLSTests.failure(TLSTests.target(endpoint), refused))
+        #expect(!error.description.contains(password), "\(error)")
+        #expect(error.message.contains("407 Proxy Authentication Required"), "\(error)")
+        #expect(error.kind == .other && error.attempts == 1)
+        #expect(proxy.requests.contains { $0.hasPrefix("407 CONNECT") })
+      }
+      await refused.shutdown()
+    }
   }
 }

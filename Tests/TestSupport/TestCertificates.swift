@@ -107,7 +107,8 @@ public final class CountingProxy: Sendable {
     ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
   }
 
-  public static func start() async throws -> CountingProxy {
+  /// - Parameter login: `user:password` the proxy demands as Basic authentication; nil demands none.
+  public static func start(login: String? = nil) async throws -> CountingProxy {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reaper-proxy-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let portFile = directory.appendingPathComponent("port").path
@@ -116,7 +117,8 @@ public final class CountingProxy: Sendable {
       .deletingLastPathComponent().appendingPathComponent("scripts/lib/count-proxy.py").path
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script, "--port-file", portFile, "--log", logFile]
+    process.arguments =
+      ["python3", script, "--port-file", portFile, "--log", logFile] + (login.map { ["--require-login", $0] } ?? [])
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     for _ in 0..<200 {

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """An HTTP proxy on 127.0.0.1 that logs every request it carries, for the proxy tests.
 
-    count-proxy.py --port-file FILE --log FILE
+    count-proxy.py --port-file FILE --log FILE [--require-login USER:PASSWORD]
 
 It tunnels CONNECT (which AsyncHTTPClient uses for http:// and https:// endpoints alike) and forwards
 absolute-form requests (what curl sends for http://), one per upstream connection, and appends one line per request to --log: `CONNECT host:port` or `GET http://...`,
-so a test proves its traffic went through here. Port 0 is picked by the system and written to --port-file
+so a test proves its traffic went through here. With --require-login, a request without that Basic
+Proxy-Authorization is answered 407 and logged as `407 METHOD target`. Port 0 is picked by the system and written to --port-file
 once listening. It runs until SIGTERM or SIGINT.
 """
 
 import argparse
 import asyncio
+import base64
 import os
 import signal
 import urllib.parse
@@ -43,13 +45,24 @@ async def pipe(reader, writer):
         writer.close()
 
 
-async def handle(reader, writer, log_path):
+async def handle(reader, writer, log_path, login):
     try:
         while True:
             try:
                 method, target, version, headers = await read_head(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
+            if login is not None:
+                expected = "Basic " + base64.b64encode(login.encode()).decode()
+                given = next((value for name, value in headers if name.lower() == "proxy-authorization"), None)
+                if given != expected:
+                    log(log_path, f"407 {method} {target}")
+                    writer.write(
+                        b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                        b"Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    await writer.drain()
+                    return
             log(log_path, f"{method} {target}")
             if method == "CONNECT":
                 host, port = target.rsplit(":", 1)
@@ -94,9 +107,10 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--require-login")
     arguments = parser.parse_args()
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, arguments.log), "127.0.0.1", 0
+        lambda r, w: handle(r, w, arguments.log, arguments.require_login), "127.0.0.1", 0
     )
     port = server.sockets[0].getsockname()[1]
     with open(arguments.port_file + ".tmp", "w", encoding="utf-8") as handle_file:

@@ -191,6 +191,8 @@ public final class HTTPTransport: Sendable {
         if let tlsFailure = TLSFailure(error) {
           // Trust does not change between attempts; retrying would only knock on the server again.
           failure = context.error(.other, await describeTLS(tlsFailure, url: url))
+        } else if let refusal = Self.proxyRefusal(error) {
+          failure = context.error(.other, refusal)
         } else {
           failure = context.error(.retryable, Self.describeTransport(error))
         }

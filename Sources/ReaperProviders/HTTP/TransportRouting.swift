@@ -32,6 +32,12 @@ extension HTTPTransport {
     return client
   }
 
+  /// A proxy that wants a login we do not have (or refuses ours) will not change its mind on a retry.
+  static func proxyRefusal(_ error: any Error) -> String? {
+    guard let error = error as? HTTPClientError, error == .proxyAuthenticationRequired else { return nil }
+    return "the proxy refused the connection: 407 Proxy Authentication Required (check the login in the proxy URL)"
+  }
+
   /// `TLS with https://host:port failed: certificate not trusted: ...`. A failed verification is probed once
   /// (through the same proxy, if any) to say which kind it was.
   func describeTLS(_ failure: TLSFailure, url: String?) async -> String {
