@@ -142,7 +142,9 @@ public struct Cycle: Sendable {
     do {
       provider = try connect(target)
     } catch {
-      failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
+      // A provider that cannot be made says why in its own kind (its TLS files, say); otherwise credentials.
+      let kind = (error as? ProviderError)?.errorKind ?? .credentials
+      failTarget(target, bucket: nil, "\(error)", kind: kind, into: &tally)
       return tally
     }
     var candidates: [Candidate] = []

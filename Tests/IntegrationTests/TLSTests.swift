@@ -192,6 +192,7 @@ struct TLSTests {
     } catch {
       #expect(error.message.contains("ca_file \(certificates.path("gone.pem")) cannot be read"))
       #expect(error.target == "secure")
+      #expect(error.description.hasPrefix("target secure: TLS setup for https://127.0.0.1:9: ca_file "), "\(error)")
     }
     await transport.shutdown()
   }
