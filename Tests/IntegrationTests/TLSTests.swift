@@ -1,10 +1,11 @@
 import Foundation
 import ReaperConfig
 import ReaperCore
-import ReaperProviders
 import ReaperSandbox
 import TestSupport
 import Testing
+
+@testable import ReaperProviders
 
 /// The sandbox over HTTPS with certificates made by `openssl` for each test: which CA is trusted, what a
 /// failed verification is called, and mutual TLS.
@@ -195,5 +196,24 @@ struct TLSTests {
       #expect(error.description.hasPrefix("target secure: TLS setup for https://127.0.0.1:9: ca_file "), "\(error)")
     }
     await transport.shutdown()
+  }
+
+  /// openssl 3.0 cannot date a certificate in the future, so the probe's clock goes back instead: to a host
+  /// two days behind, the server's fresh certificate is not yet valid.
+  @Test func toAClockBehindTheCertificateIsNotYetValid() async throws {
+    let certificates = try TestCertificates.make()
+    try await Self.serving(certificates.server) { endpoint in
+      let port = try #require(HTTPTransport.destination(of: endpoint)?.port)
+      let material = try TLSMaterial.load(TargetTLS(caFile: certificates.caFile))
+      let behind = await TLSProbe.diagnose(
+        host: "127.0.0.1", port: port, configuration: material.configuration, trustSource: material.trustSource,
+        now: Date().addingTimeInterval(-2 * 86_400))
+      #expect(behind.hasPrefix("certificate not yet valid: the server's certificate is valid from "), "\(behind)")
+      #expect(behind.contains("clock"))
+      let onTime = await TLSProbe.diagnose(
+        host: "127.0.0.1", port: port, configuration: material.configuration, trustSource: material.trustSource)
+      // A certificate in date that verification still refused: only its issuer is left to blame.
+      #expect(onTime.contains("unknown CA"), "\(onTime)")
+    }
   }
 }
