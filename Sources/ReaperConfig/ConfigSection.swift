@@ -17,7 +17,7 @@ enum ConfigSection: String, CaseIterable {
     case .target:
       [
         "name", "provider", "endpoint", "region", "buckets", "credentials_file", "timezone", "path_style",
-        "exclude_buckets",
+        "exclude_buckets", "ca_file", "client_certificate", "client_key", "proxy",
       ]
     case .rule:
       [

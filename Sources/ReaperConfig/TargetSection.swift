@@ -47,6 +47,7 @@ extension ConfigValidator {
     }
     let excludeBuckets = stringArray(section, "exclude_buckets", required: false) ?? []
     if let buckets, let provider { checkBucketEntries(buckets, exclude: excludeBuckets, provider: provider, section) }
+    let reach = validateReach(section, endpoint: endpoint)
     guard let name, let provider, let endpoint, let buckets else { return nil }
     let source = credentialSource(credentialsFile, targetName: name, provider: provider, section: section)
     var target = Target(
@@ -54,6 +55,8 @@ extension ConfigValidator {
       credentialsFile: credentialsFile, zone: zone, pathStyle: pathStyle)
     target.zoneConfigured = section.table["timezone"] != nil
     target.excludeBuckets = excludeBuckets.map(Glob.init)
+    target.tls = reach.tls
+    target.proxy = reach.proxy
     return (target, source)
   }
 

@@ -184,6 +184,10 @@ public struct Target: Sendable, Hashable {
   public var pathStyle: Bool
   /// Bucket names never watched, even when a `buckets` glob matches them (`exclude_buckets`).
   public var excludeBuckets: [Glob] = []
+  /// nil: the system's trust store and no client certificate.
+  public var tls: TargetTLS?
+  /// `http://host:port`: this target's proxy, instead of whatever the environment names.
+  public var proxy: String?
 
   public init(
     name: String, provider: ProviderKind, endpoint: String, region: String, buckets: [String],

@@ -112,6 +112,8 @@ public final class ReaperDaemon: Service {
       let summary = await CycleRunner(config: config, metrics: metrics, logger: logger).run(
         options: options, environment: environment,
         makeProvider: Providers.maker(transport: transport, maximumPages: config.daemon.maxPagesPerBucket))
+      // A reload may have changed a target's TLS files or proxy: the clients of the old settings go now.
+      await transport.retireUnusedClients()
       busy.store(false, ordering: .relaxed)
       let jitter = config.daemon.jitter.seconds > 0 ? Int64.random(in: 0...config.daemon.jitter.seconds) : 0
       let next = config.daemon.interval.seconds + jitter

@@ -148,7 +148,9 @@ public struct Cycle: Sendable {
     do {
       provider = try connect(target)
     } catch {
-      failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
+      // A provider that cannot be made says why in its own kind (its TLS files, say); otherwise credentials.
+      let kind = (error as? ProviderError)?.errorKind ?? .credentials
+      failTarget(target, bucket: nil, "\(error)", kind: kind, into: &tally)
       for bucket in target.buckets where listed(target, bucket: bucket) {
         for record in unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false) {
           await finish(record, into: &tally)

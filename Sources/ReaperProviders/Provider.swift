@@ -306,7 +306,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    var text = "target \(target), bucket \(bucket): \(request): "
+    var text = bucket.isEmpty ? "target \(target): \(request): " : "target \(target), bucket \(bucket): \(request): "
     if let status { text += "HTTP \(status) " }
     if let code { text += "\(code): " }
     text += message

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ReaperProviders
 
 /// The sandbox on the network: SwiftNIO's HTTP/1.1 server in front of a `SandboxStore`, on 127.0.0.1 only.
@@ -17,9 +18,11 @@ public final class SandboxServer: Sendable {
   }
 
   /// Binds and starts serving. Port 0 picks a free port; `port` says which.
-  public static func start(store: SandboxStore, host: String = "127.0.0.1", port: Int = 0) async throws -> SandboxServer
-  {
-    let listener = try await HTTPListener.start(host: host, port: port) { connection in
+  public static func start(
+    store: SandboxStore, host: String = "127.0.0.1", port: Int = 0, tls: SandboxTLS? = nil
+  ) async throws -> SandboxServer {
+    let context = try tls.map { try NIOSSLContext(configuration: $0.configuration()) }
+    let listener = try await HTTPListener.start(host: host, port: port, tls: context) { connection in
       await serve(connection, store: store)
     }
     return SandboxServer(store: store, listener: listener)

@@ -36,8 +36,19 @@ enum OnlineCheck {
       let code = error.code ?? ""
       let message = error.message.lowercased()
       if message.contains("tls") || message.contains("certificate") || message.contains("handshake") {
-        return Failure(
-          stage: "TLS", hint: "the endpoint's certificate is not trusted here: set ca_file to the CA that signed it")
+        let hint =
+          if message.contains("expired") {
+            "the server's certificate has expired: it must be renewed on the server"
+          } else if message.contains("not yet valid") {
+            "the server's certificate is not valid yet: check this host's clock"
+          } else if message.contains("name mismatch") {
+            "the certificate does not name this host: use a name it was issued for in endpoint"
+          } else if message.contains("client certificate") {
+            "the server wants a client certificate: set client_certificate and client_key"
+          } else {
+            "the endpoint's certificate is not trusted here: set ca_file to the CA that signed it"
+          }
+        return Failure(stage: "TLS", hint: hint)
       }
       if error.status == nil {
         return Failure(

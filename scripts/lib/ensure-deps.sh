@@ -19,3 +19,6 @@ ensure_apt_packages() {
 
 # What building upload-reaper needs beyond the Swift toolchain.
 BUILD_PACKAGES=(libsystemd-dev pkg-config)
+# What the tests run beyond the build: openssl makes the TLS tests' certificates, python3 runs
+# scripts/lib/count-proxy.py for the proxy tests.
+TEST_PACKAGES=(openssl python3)

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A listening HTTP/1.1 socket that hands each connection to `serve`: shared by the metrics endpoint and the
 /// sandbox, which differ only in what they answer.
@@ -18,14 +19,17 @@ public final class HTTPListener: Sendable {
     self.acceptLoop = acceptLoop
   }
 
+  /// - Parameter tls: serve HTTPS with this context (the sandbox's TLS tests); nil serves plain HTTP.
   public static func start(
-    host: String, port: Int, backlog: Int32 = 256, serve: @escaping @Sendable (Connection) async -> Void
+    host: String, port: Int, backlog: Int32 = 256, tls: NIOSSLContext? = nil,
+    serve: @escaping @Sendable (Connection) async -> Void
   ) async throws -> HTTPListener {
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(ChannelOptions.backlog, value: backlog)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .bind(host: host, port: port) { child in
         child.eventLoop.makeCompletedFuture {
+          if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
           try child.pipeline.syncOperations.configureHTTPServerPipeline()
           return try Connection(wrappingChannelSynchronously: child)
         }

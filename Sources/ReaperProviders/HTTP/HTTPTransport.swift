@@ -83,14 +83,23 @@ public struct RequestContext: Sendable {
   }
 }
 
-/// The HTTP layer every provider shares: one client for the process, timeouts, and bounded retries with
-/// exponential backoff and full jitter for retryable failures, honouring `Retry-After`.
+/// The HTTP layer every provider shares: a pool of clients (one per TLS and proxy setting), timeouts, and
+/// bounded retries with exponential backoff and full jitter for retryable failures, honouring `Retry-After`.
+/// `route(for:)` gives a target its own view of the transport, with its TLS files and proxy; the default view
+/// uses the system's trust store and the proxy environment variables.
 public final class HTTPTransport: Sendable {
   public let settings: HTTPSettings
-  private let client: HTTPClient
+  let pool: ClientPool
   private let logger: Logger
+  let proxies: ProxyEnvironment
+  let tls: TLSMaterial?
+  /// The target's `proxy`, which replaces the environment's.
+  let proxyOverride: String?
 
-  public init(settings: HTTPSettings = HTTPSettings(), logger: Logger = Logger(label: "upload-reaper.http")) {
+  public init(
+    settings: HTTPSettings = HTTPSettings(), logger: Logger = Logger(label: "upload-reaper.http"),
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
     self.settings = settings
     self.logger = logger
     var configuration = HTTPClient.Configuration()
@@ -100,11 +109,52 @@ public final class HTTPTransport: Sendable {
     configuration.redirectConfiguration = .disallow
     configuration.decompression = .disabled
     configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-    client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    // A failed connection fails its request at once, so `send` decides: a refused connection is retried with
+    // the backoff above, a TLS failure is not retried at all. Left on, the client would reconnect on its own
+    // until the connect timeout, a dozen handshakes against a server whose certificate we refuse.
+    configuration.connectionPool.retryConnectionEstablishment = false
+    pool = ClientPool(base: configuration)
+    proxies = ProxyEnvironment(environment)
+    tls = nil
+    proxyOverride = nil
   }
 
+  private init(sharing parent: HTTPTransport, tls: TLSMaterial?, proxyOverride: String?) {
+    settings = parent.settings
+    pool = parent.pool
+    logger = parent.logger
+    proxies = parent.proxies
+    self.tls = tls
+    self.proxyOverride = proxyOverride
+  }
+
+  /// The transport for one target: its TLS files read now (so a renewed certificate or a reloaded config is
+  /// used from this cycle on) and its proxy. Shares this transport's clients and settings.
+  public func route(for target: Target) throws(ProviderError) -> HTTPTransport {
+    guard target.tls != nil || target.proxy != nil else { return self }
+    var material: TLSMaterial?
+    if let tls = target.tls {
+      do {
+        material = try TLSMaterial.load(tls)
+      } catch {
+        throw ProviderError(
+          kind: .other, target: target.name, bucket: "", request: "TLS setup for \(target.endpoint)",
+          message: error.description)
+      }
+    }
+    return HTTPTransport(sharing: self, tls: material, proxyOverride: target.proxy)
+  }
+
+  /// Shuts down every client whose setting no request used since the last call: the daemon calls it after each
+  /// cycle, so a reload that changes a target's TLS files or proxy leaves no old client behind.
+  public func retireUnusedClients() async { await pool.retireUnused() }
+
+  /// How many clients are open, for tests.
+  public var openClients: Int { pool.count }
+
+  /// Shuts down every client of the process: call it once, on the transport that was created first.
   public func shutdown() async {
-    try? await client.shutdown()
+    await pool.shutdown()
   }
 
   /// Sends the request that `build` makes, anew for each attempt so signatures and dates stay fresh.
@@ -118,8 +168,10 @@ public final class HTTPTransport: Sendable {
       attempt += 1
       var failure: ProviderError
       var retryAfter: Duration?
+      var url: String?
       do {
         let exchange = try build()
+        url = exchange.url
         let started = ContinuousClock.now
         let reply: HTTPReply
         do {
@@ -136,7 +188,14 @@ public final class HTTPTransport: Sendable {
       } catch let error as ProviderError {
         failure = error
       } catch {
-        failure = context.error(.retryable, Self.describeTransport(error))
+        if let tlsFailure = TLSFailure(error) {
+          // Trust does not change between attempts; retrying would only knock on the server again.
+          failure = context.error(.other, await describeTLS(tlsFailure, url: url))
+        } else if let refusal = Self.proxyRefusal(error) {
+          failure = context.error(.other, refusal)
+        } else {
+          failure = context.error(.retryable, Self.describeTransport(error))
+        }
       }
       failure.attempts = attempt
       failure.retryAfter = retryAfter.map { min($0, settings.maxRetryAfter) }
@@ -165,6 +224,7 @@ public final class HTTPTransport: Sendable {
     // A caching proxy would hand the re-check the decision's own answer, and the re-check would prove nothing.
     request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
     if let body = exchange.body { request.body = .bytes(ByteBuffer(bytes: body)) }
+    let client = try client(for: exchange.url, context: context)
     let response = try await client.execute(request, timeout: TimeAmount(settings.requestTimeout))
     let body: ByteBuffer
     do {
