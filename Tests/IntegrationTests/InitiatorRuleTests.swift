@@ -85,6 +85,26 @@ struct InitiatorRuleTests {
     }
   }
 
+  /// One cycle over the bucket "mixed" in the S3 dialect, the listing naming the requester for the `lie` uploads.
+  static func runS3(_ harness: SandboxHarness, rules: [Rule], lie: Set<String>) async -> [UploadRecord] {
+    var hostility = SandboxHostility(lies: [.identityOfRequester], rate: 1)
+    hostility.uploads = lie
+    harness.store.hostility = hostility
+    var config = CycleTests.config(harness, buckets: ["mixed"], rules: rules)
+    config.targets[0].provider = .s3
+    config.targets[0].region = "us-east-1"
+    config.safety.maxAbortFraction = 1
+    let transport = harness.transport
+    let sink = CollectingSink()
+    let cycle = Cycle(
+      config: config, options: CycleOptions(), environment: CycleTests.environment,
+      makeProvider: { target, credentials -> any UploadProvider in
+        S3Provider(target: target, credentials: credentials, transport: transport)
+      }, sink: sink, logger: Logger(label: "test"))
+    _ = await cycle.run()
+    return await sink.records
+  }
+
   /// With only the app-a rule, an upload without an initiator is unmatched: never aborted, whatever its age.
   @Test func anUploadWithoutInitiatorIsNeverAbortedByTheRule() async throws {
     let uploads = [Self.upload("a-1", initiator: "app-a"), Self.upload("nobody", initiator: SandboxUpload.unnamed)]
@@ -143,26 +163,9 @@ struct InitiatorRuleTests {
     let uploads = (1...8).map { Self.upload("r-\($0)", initiator: $0 % 2 == 0 ? "app-b" : SandboxHostility.requester) }
     try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
       let lied: Set<String> = ["r-1", "r-2", "r-3", "r-4"]
-      harness.store.hostility = {
-        var hostility = SandboxHostility(lies: [.identityOfRequester], rate: 1)
-        hostility.uploads = lied
-        return hostility
-      }()
       let requesterRule = Rule(
         name: "mine", maxAge: TimeSpan(seconds: 86_400), initiator: [Glob(SandboxHostility.requester)], action: .abort)
-      var config = CycleTests.config(harness, buckets: ["mixed"], rules: [requesterRule])
-      config.targets[0].provider = .s3
-      config.targets[0].region = "us-east-1"
-      config.safety.maxAbortFraction = 1
-      let transport = harness.transport
-      let sink = CollectingSink()
-      let cycle = Cycle(
-        config: config, options: CycleOptions(), environment: CycleTests.environment,
-        makeProvider: { target, credentials -> any UploadProvider in
-          S3Provider(target: target, credentials: credentials, transport: transport)
-        }, sink: sink, logger: Logger(label: "test"))
-      _ = await cycle.run()
-      let records = await sink.records
+      let records = await Self.runS3(harness, rules: [requesterRule], lie: lied)
       // Only the honest requester's uploads outside the lie: r-5 and r-7.
       #expect(Set(harness.store.aborted.map(\.uploadID)) == ["r-5", "r-7"])
       for id in lied {
@@ -180,29 +183,12 @@ struct InitiatorRuleTests {
   @Test func aLieThatMovesAnUploadPastAnInitiatorRuleIsCaughtByTheRecheck() async throws {
     let uploads = [Self.upload("a-lied", initiator: "app-a"), Self.upload("b-true", initiator: "app-b")]
     try await SandboxHarness.with([SandboxBucket(name: "mixed", uploads: uploads)]) { harness in
-      harness.store.hostility = {
-        var hostility = SandboxHostility(lies: [.identityOfRequester], rate: 1)
-        hostility.uploads = ["a-lied"]
-        return hostility
-      }()
       let rules = [
         Rule(
           name: "app-a-patient", maxAge: TimeSpan(seconds: 30 * 86_400), initiator: [Glob("app-a*")], action: .abort),
         Rule(name: "everyone-else", maxAge: TimeSpan(seconds: 86_400), action: .abort),
       ]
-      var config = CycleTests.config(harness, buckets: ["mixed"], rules: rules)
-      config.targets[0].provider = .s3
-      config.targets[0].region = "us-east-1"
-      config.safety.maxAbortFraction = 1
-      let transport = harness.transport
-      let sink = CollectingSink()
-      let cycle = Cycle(
-        config: config, options: CycleOptions(), environment: CycleTests.environment,
-        makeProvider: { target, credentials -> any UploadProvider in
-          S3Provider(target: target, credentials: credentials, transport: transport)
-        }, sink: sink, logger: Logger(label: "test"))
-      _ = await cycle.run()
-      let records = await sink.records
+      let records = await Self.runS3(harness, rules: rules, lie: ["a-lied"])
       #expect(harness.store.aborted.map(\.uploadID) == ["b-true"])
       let lied = try #require(records.first { $0.upload.uploadID == "a-lied" })
       #expect(lied.rule == "everyone-else")
