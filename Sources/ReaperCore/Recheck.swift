@@ -10,31 +10,47 @@ public enum Recheck {
   /// - Returns: why the abort must be skipped, or nil when it may go ahead.
   /// Idle is measured as the decision measured it: from the newest part, else the upload's own last activity
   /// (PDS), never from an older stamp when the times cannot be read.
+  ///   - passedOver: rules by initiator or owner of higher precedence that passed the upload over, so that
+  ///     `rule` was reached on the listing's word for who the upload is.
   ///   - partsNameIdentities: whether the provider's parts listing documents `Initiator` and `Owner` (S3). Under a
   ///     rule by initiator or owner the re-check must then confirm the uploads listing's word, not merely not
   ///     contradict it: Ceph before 17 lists every upload as the requester's own and leaves the IDs out of
   ///     ListParts, so a rule for the reaper's own user would otherwise take in everyone's uploads.
   public static func reasonToSkip(
     before: PartsSummary?, after: PartsSummary, rule: Rule, upload: Upload, decidedAt: Date, now: Date,
-    partsNameIdentities: Bool = false
+    partsNameIdentities: Bool = false, passedOver: [Rule] = []
   ) -> String? {
     let initiated = upload.initiated
     // A rule chosen by who started the upload acts on the listing's word for it: a parts listing that names
-    // someone else contradicts it. Checked only under such a rule, so a server that formats the ID differently in
-    // its two answers costs no other rule its aborts.
-    if rule.hasIdentityCondition {
-      if partsNameIdentities, !rule.initiator.isEmpty, after.initiatorIDs.isEmpty {
+    // someone else contradicts it. So does a rule reached because a rule by initiator or owner before it passed
+    // the upload over (Ceph 16's listing names the requester, so a rule keeping alice's uploads would let them
+    // fall through to an abort rule). Checked only then, so a server that formats the ID differently in its two
+    // answers costs no other rule its aborts.
+    let asksInitiator = !rule.initiator.isEmpty || passedOver.contains { !$0.initiator.isEmpty }
+    let asksOwner = !rule.owner.isEmpty || passedOver.contains { !$0.owner.isEmpty }
+    if asksInitiator || asksOwner {
+      if asksInitiator, upload.initiatorID == nil, let named = after.initiatorIDs.first {
+        return "recheck: the parts listing names initiator \"\(named.prefix(128))\", the uploads listing none"
+      }
+      if asksOwner, upload.ownerID == nil, let named = after.ownerIDs.first {
+        return "recheck: the parts listing names owner \"\(named.prefix(128))\", the uploads listing none"
+      }
+      if partsNameIdentities, asksInitiator, after.initiatorIDs.isEmpty {
         return
           "recheck: the parts listing names no initiator, so nothing confirms the uploads listing's \"\(upload.initiatorID ?? "")\""
       }
-      if partsNameIdentities, !rule.owner.isEmpty, after.ownerIDs.isEmpty {
+      if partsNameIdentities, asksOwner, after.ownerIDs.isEmpty {
         return
           "recheck: the parts listing names no owner, so nothing confirms the uploads listing's \"\(upload.ownerID ?? "")\""
       }
-      if let said = upload.initiatorID, let other = after.initiatorIDs.first(where: { $0 != said }) {
+      // By scalars: an ID Swift calls equal under canonical equivalence is another user to the server.
+      func other(_ ids: Set<String>, than said: String) -> String? {
+        ids.first { !$0.unicodeScalars.elementsEqual(said.unicodeScalars) }
+      }
+      if let said = upload.initiatorID, let other = other(after.initiatorIDs, than: said) {
         return "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \"\(said)\""
       }
-      if let said = upload.ownerID, let other = after.ownerIDs.first(where: { $0 != said }) {
+      if let said = upload.ownerID, let other = other(after.ownerIDs, than: said) {
         return "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \"\(said)\""
       }
     }

@@ -80,6 +80,18 @@ public struct ScopedRules: Sendable, Hashable {
   /// Whether any rule here may need an upload's parts listed to decide.
   public var anyNeedsParts: Bool { rules.contains { $0.needsParts } }
 
+  /// The rules of higher precedence than `rule` whose prefix takes in `key` but whose `initiator` or `owner` globs
+  /// passed the upload over: that `rule` acts at all rests on the listing's word for who the upload is, as much as
+  /// it would under a rule by initiator or owner of its own.
+  public func passedOver(before rule: Rule, key: String) -> [Rule] {
+    var passed: [Rule] = []
+    for other in rules where key.utf8.starts(with: other.prefix.utf8) {
+      if other.name == rule.name { break }
+      if other.hasIdentityCondition { passed.append(other) }
+    }
+    return passed
+  }
+
   /// - Parameters:
   ///   - initiator: the upload's `Initiator.ID`, nil when the listing carried none.
   ///   - owner: the upload's `Owner.ID`, nil when the listing carried none.

@@ -102,7 +102,9 @@ extension Cycle {
         let reason = Recheck.reasonToSkip(
           before: candidate.parts, after: after, rule: candidate.rule, upload: candidate.upload,
           decidedAt: candidate.decidedAt, now: now,
-          partsNameIdentities: provider.target.provider.partsListingNamesIdentities)
+          partsNameIdentities: provider.target.provider.partsListingNamesIdentities,
+          passedOver: config.rules.scoped(target: candidate.upload.target, bucket: candidate.upload.bucket)
+            .passedOver(before: candidate.rule, key: candidate.upload.key))
         // The only listing, when the decision made none: what the upload holds, kept or aborted.
         if candidate.parts == nil { current.parts = after }
         if let reason {
