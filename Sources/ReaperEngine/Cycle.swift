@@ -147,7 +147,7 @@ public struct Cycle: Sendable {
       provider = try connect(target)
     } catch {
       failTarget(target, bucket: nil, "\(error)", kind: .credentials, into: &tally)
-      for bucket in target.buckets where listed(target, bucket: bucket) {
+      for bucket in plannedBuckets(of: target) {
         for record in unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false) {
           await finish(record, into: &tally)
         }
@@ -169,6 +169,7 @@ public struct Cycle: Sendable {
     var unseen: [UploadRecord] = []
     var outsidePlan = 0
     let watched = await watchedBuckets(target, provider: provider, into: &tally)
+    unseen += plannedNotWatched(target, watched: watched)
     for bucket in watched.buckets where listed(target, bucket: bucket) {
       var complete = false
       defer { unseen += unseenPlanned(target: target.name, bucket: bucket, seen: seenPlanned, complete: complete) }
