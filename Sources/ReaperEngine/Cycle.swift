@@ -168,6 +168,8 @@ public struct Cycle: Sendable {
     var seenPlanned: Set<PlanAddress> = []
     var unseen: [UploadRecord] = []
     var outsidePlan = 0
+    /// Set once a lifecycle lookup got no answer: the rest of the target's buckets are not kept waiting for more.
+    var sweepsUnanswered = false
     let watched = await watchedBuckets(target, provider: provider, into: &tally)
     unseen += plannedNotWatched(target, watched: watched)
     for bucket in watched.buckets where listed(target, bucket: bucket) {
@@ -180,7 +182,8 @@ public struct Cycle: Sendable {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       // A bucket only a glob found, that no rule reaches, would be walked to decide nothing.
       if rules.isEmpty, watched.discovered.contains(bucket), !options.listOnly, !config.daemon.accountAll { continue }
-      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules)
+      let askSweeps = !sweepsUnanswered
+      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules, ask: askSweeps)
       let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
@@ -304,7 +307,9 @@ public struct Cycle: Sendable {
       } catch {
         failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
-      noteServerSweeps(await sweeps, target: target, bucket: bucket, rules: rules, into: &tally)
+      let sweepLookup = await sweeps
+      sweepsUnanswered = sweepsUnanswered || ServerSweeps.wentUnanswered(sweepLookup)
+      noteServerSweeps(sweepLookup, target: target, bucket: bucket, rules: rules, into: &tally)
     }
     if clockSuspect != nil {
       for candidate in candidates {
