@@ -18,12 +18,15 @@ struct Footguns {
 
   /// Only the re-check's parts listing can confirm the uploads listing's word for who started an upload.
   func identityWithoutRecheck(_ safety: SafetySettings, rules: RuleSet) -> [ConfigDiagnostic] {
-    guard !safety.recheckBeforeAbort, rules.rules.contains(where: { $0.action == .abort }) else { return [] }
-    return rules.rules.filter(\.hasIdentityCondition).compactMap { rule in
+    guard !safety.recheckBeforeAbort else { return [] }
+    let anyAbort = rules.rules.contains { $0.action == .abort }
+    return rules.rules.filter { $0.hasIdentityCondition && anyAbort }.compactMap { rule in
       ruleTables[rule.name].map { table in
         warning(
           "\(table).action", "rule.action",
-          "rule \"\(rule.name)\" selects by initiator or owner, and with recheck_before_abort = false an abort under it, or under a rule an upload falls through to from it, rests on the uploads listing's word alone (Ceph before 17 names the requester as every upload's initiator)"
+          rule.action == .abort
+            ? "abort rule \"\(rule.name)\" selects by initiator or owner, and with recheck_before_abort = false it acts on the uploads listing's word alone (Ceph before 17 names the requester as every upload's initiator)"
+            : "\(rule.action.rawValue) rule \"\(rule.name)\" selects by initiator or owner: an upload it passes over on the uploads listing's word alone may fall through to an abort rule, and with recheck_before_abort = false nothing confirms that word (Ceph before 17 names the requester as every upload's initiator)"
         )
       }
     }

@@ -16,6 +16,21 @@ public enum BucketPattern {
     return nil
   }
 
+  /// Why a name cannot be addressed as a virtual host (`name.endpoint`) and still mean that bucket: a host name
+  /// ignores case (a server reads "Prod.s3…" as bucket "prod"), and each of its dot-separated labels is 1 to 63
+  /// letters, digits and inner hyphens. nil when it can.
+  public static func problem(asVirtualHost name: String) -> String? {
+    if name.unicodeScalars.contains(where: { ("A"..."Z").contains($0) }) {
+      return "capital letters, which a virtual host name does not keep"
+    }
+    if name.contains("_") { return "an underscore, which a virtual host name cannot hold" }
+    let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+    if labels.contains(where: { $0.isEmpty || $0.utf8.count > 63 || $0.first == "-" || $0.last == "-" }) {
+      return "a dot-separated part that cannot be a label of a virtual host name"
+    }
+    return nil
+  }
+
   /// Letters, digits, `.`, `_` and `-`: what S3 (including legacy and Ceph names), CDCS and PDS drive ids use.
   static func allowed(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar {

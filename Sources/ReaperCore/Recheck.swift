@@ -21,26 +21,37 @@ public enum Recheck {
     partsNameIdentities: Bool = false, identity: IdentityAsk? = nil
   ) -> String? {
     let initiated = upload.initiated
+    // A rule chosen by who started the upload acts on the listing's word for it: a parts listing that names
+    // someone else contradicts it. So does a rule reached because a rule by initiator or owner before it passed
+    // the upload over (Ceph 16's listing names the requester, so a rule keeping alice's uploads would let them
+    // fall through to an abort rule). Checked only then, so a server that formats the ID differently in its two
+    // answers costs no other rule its aborts.
     let asked = identity ?? IdentityAsk(rule: rule)
-    // A rule chosen by who started the upload (or reached by passing over one) acts on the listing's word for it:
-    // a parts listing that names someone else contradicts it. Checked only where an identity decided, so a server
-    // that formats the ID differently in its two answers costs no other rule its aborts.
-    if asked.any {
-      if partsNameIdentities, asked.initiator, after.initiatorIDs.isEmpty {
+    let (asksInitiator, asksOwner) = (asked.initiator, asked.owner)
+    if asksInitiator || asksOwner {
+      if asksInitiator, upload.initiatorID == nil, let named = after.initiatorIDs.first {
+        return "recheck: the parts listing names initiator \"\(named.prefix(128))\", the uploads listing none"
+      }
+      if asksOwner, upload.ownerID == nil, let named = after.ownerIDs.first {
+        return "recheck: the parts listing names owner \"\(named.prefix(128))\", the uploads listing none"
+      }
+      if partsNameIdentities, asksInitiator, after.initiatorIDs.isEmpty {
         return
           "recheck: the parts listing names no initiator, so nothing confirms the uploads listing's \"\(upload.initiatorID ?? "")\""
       }
-      if partsNameIdentities, asked.owner, after.ownerIDs.isEmpty {
+      if partsNameIdentities, asksOwner, after.ownerIDs.isEmpty {
         return
           "recheck: the parts listing names no owner, so nothing confirms the uploads listing's \"\(upload.ownerID ?? "")\""
       }
-      if let other = after.initiatorIDs.first(where: { $0 != upload.initiatorID }) {
-        return
-          "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \(upload.initiatorID.map { "\"\($0)\"" } ?? "none")"
+      // By scalars: an ID Swift calls equal under canonical equivalence is another user to the server.
+      func other(_ ids: Set<String>, than said: String) -> String? {
+        ids.first { !$0.unicodeScalars.elementsEqual(said.unicodeScalars) }
       }
-      if let other = after.ownerIDs.first(where: { $0 != upload.ownerID }) {
-        return
-          "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \(upload.ownerID.map { "\"\($0)\"" } ?? "none")"
+      if let said = upload.initiatorID, let other = other(after.initiatorIDs, than: said) {
+        return "recheck: the parts listing names initiator \"\(other.prefix(128))\", the uploads listing \"\(said)\""
+      }
+      if let said = upload.ownerID, let other = other(after.ownerIDs, than: said) {
+        return "recheck: the parts listing names owner \"\(other.prefix(128))\", the uploads listing \"\(said)\""
       }
     }
     if before == nil {

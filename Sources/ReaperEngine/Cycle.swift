@@ -151,7 +151,7 @@ public struct Cycle: Sendable {
       // A provider that cannot be made says why in its own kind (its TLS files, say); otherwise credentials.
       let kind = (error as? ProviderError)?.errorKind ?? .credentials
       failTarget(target, bucket: nil, "\(error)", kind: kind, into: &tally)
-      for bucket in target.buckets where listed(target, bucket: bucket) {
+      for bucket in plannedBuckets(of: target) {
         for record in unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false) {
           await finish(record, into: &tally)
         }
@@ -172,7 +172,10 @@ public struct Cycle: Sendable {
     var seenPlanned: Set<PlanAddress> = []
     var unseen: [UploadRecord] = []
     var outsidePlan = 0
+    /// Set once a lifecycle lookup got no answer: the rest of the target's buckets are not kept waiting for more.
+    var sweepsUnanswered = false
     let watched = await watchedBuckets(target, provider: provider, into: &tally)
+    unseen += plannedNotWatched(target, watched: watched)
     for bucket in watched.buckets where listed(target, bucket: bucket) {
       var complete = false
       defer { unseen += unseenPlanned(target: target.name, bucket: bucket, seen: seenPlanned, complete: complete) }
@@ -183,7 +186,8 @@ public struct Cycle: Sendable {
       let rules = config.rules.scoped(target: target.name, bucket: bucket)
       // A bucket only a glob found, that no rule reaches, would be walked to decide nothing.
       if rules.isEmpty, watched.discovered.contains(bucket), !options.listOnly, !config.daemon.accountAll { continue }
-      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules)
+      let askSweeps = !sweepsUnanswered
+      async let sweeps = serverSweepLookup(provider, bucket: bucket, rules: rules, ask: askSweeps)
       let firstCandidate = candidates.count
       // Tree walks (PDS) skip folders no rule's prefix reaches; nil walks everything, as list mode and
       // account_all (bytes held by every upload) must.
@@ -307,7 +311,9 @@ public struct Cycle: Sendable {
       } catch {
         failTarget(target, bucket: bucket, "\(error)", kind: .other, into: &tally)
       }
-      noteServerSweeps(await sweeps, target: target, bucket: bucket, rules: rules, into: &tally)
+      let sweepLookup = await sweeps
+      sweepsUnanswered = sweepsUnanswered || ServerSweeps.wentUnanswered(sweepLookup)
+      noteServerSweeps(sweepLookup, target: target, bucket: bucket, rules: rules, into: &tally)
     }
     if clockSuspect != nil {
       for candidate in candidates {

@@ -76,7 +76,9 @@ extension Cycle {
       if options.targetFilter.map({ $0 != entry.target }) ?? false {
         reason = "not applied: target \(entry.target) is not the one --target names"
       } else if let target = config.target(named: entry.target) {
-        if !target.buckets.contains(where: { $0.unicodeScalars.elementsEqual(entry.bucket.unicodeScalars) }) {
+        if target.excludeBuckets.contains(where: { $0.matches(entry.bucket) }) {
+          reason = "not applied: bucket \(entry.bucket) is excluded by exclude_buckets on target \(entry.target)"
+        } else if !Self.configures(target, bucket: entry.bucket) {
           reason = "not applied: bucket \(entry.bucket) is no longer configured on target \(entry.target)"
         } else if !config.daemon.shard.owns(target: entry.target, bucket: entry.bucket) {
           reason = "not applied: bucket \(entry.bucket) belongs to another shard than \(config.daemon.shard)"
@@ -95,5 +97,45 @@ extension Cycle {
           parts: nil, bytes: nil, rule: entry.rule, decision: .keep, outcome: .kept, reason: reason, doubtful: true))
     }
     return records
+  }
+
+  /// Whether `bucket` is one the target's config names or one of its globs may match, and no `exclude_buckets`
+  /// entry takes back. A bucket a glob matches is the target's walk to account for, listed or not: saying
+  /// "no longer configured" here as well would give one planned upload two records, one of them wrong.
+  static func configures(_ target: Target, bucket: String) -> Bool {
+    guard !target.excludeBuckets.contains(where: { $0.matches(bucket) }) else { return false }
+    return target.buckets.contains { entry in
+      BucketPattern.isGlob(entry)
+        ? Glob(entry).matches(bucket) : entry.unicodeScalars.elementsEqual(bucket.unicodeScalars)
+    }
+  }
+
+  /// The buckets of `target` the plan names that the config may still watch and this shard owns, each once.
+  func plannedBuckets(of target: Target) -> [String] {
+    guard let plan = options.plan else { return [] }
+    var buckets: [String] = []
+    for entry in plan.entries where entry.target.unicodeScalars.elementsEqual(target.name.unicodeScalars) {
+      guard Self.configures(target, bucket: entry.bucket),
+        config.daemon.shard.owns(target: target.name, bucket: entry.bucket),
+        !buckets.contains(where: { $0.unicodeScalars.elementsEqual(entry.bucket.unicodeScalars) })
+      else { continue }
+      buckets.append(entry.bucket)
+    }
+    return buckets.sorted()
+  }
+
+  /// Records for the planned uploads of buckets a glob may match that this cycle's listing of buckets did not
+  /// yield (the listing failed, or no longer names them): never listed, never aborted.
+  func plannedNotWatched(_ target: Target, watched: BucketResolution) -> [UploadRecord] {
+    plannedBuckets(of: target).filter { bucket in
+      !watched.buckets.contains { $0.unicodeScalars.elementsEqual(bucket.unicodeScalars) }
+    }.flatMap { bucket in
+      unseenPlanned(target: target.name, bucket: bucket, seen: [], complete: false).map { record in
+        var record = record
+        record.reason =
+          "not applied: bucket \(bucket) is not among the buckets target \(target.name)'s globs matched this cycle"
+        return record
+      }
+    }
   }
 }

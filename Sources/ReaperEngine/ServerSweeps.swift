@@ -97,8 +97,17 @@ enum ServerSweeps {
       }
       let first = await race.next() ?? nil
       race.cancelAll()
-      return first ?? .failed("no answer within \(patience)")
+      return first ?? .failed("\(unanswered) \(patience)")
     }
+  }
+
+  static let unanswered = "no answer within"
+
+  /// Whether the lookup ran out of patience: the endpoint is slow to answer lifecycle requests, and asking again
+  /// for the target's next bucket would hold back its aborts by one more patience each.
+  static func wentUnanswered(_ lookup: ServerSweepLookup) -> Bool {
+    if case .failed(let why) = lookup { return why.hasPrefix(unanswered) }
+    return false
   }
 
   static func firstDenial(_ target: Target, bucket: String) -> Bool {
@@ -110,11 +119,14 @@ enum ServerSweeps {
 extension Cycle {
   /// Reads the bucket's server sweeps while its uploads are listed. Nothing a decision depends on waits for it.
   func serverSweepLookup(
-    _ provider: any UploadProvider, bucket: String, rules: ScopedRules
+    _ provider: any UploadProvider, bucket: String, rules: ScopedRules, ask: Bool = true
   ) async
     -> ServerSweepLookup
   {
     guard !options.listOnly, !rules.isEmpty, !stopping else { return .unsupported }
+    guard ask else {
+      return .failed("not asked: a lookup for an earlier bucket of this target got no answer this cycle")
+    }
     return await ServerSweeps.lookup(provider, bucket: bucket)
   }
 

@@ -106,6 +106,14 @@ extension UploadProvider {
     do {
       for try await page in parts(of: upload) {
         for part in page.parts { summary.add(part) }
+        for (ids, said) in [(summary.initiatorIDs, page.initiatorIDs), (summary.ownerIDs, page.ownerIDs)] {
+          if let id = said.first(where: { ids.spelledOtherwise($0) != nil }) {
+            throw ProviderError(
+              kind: .inconsistentResponse, target: target.name, bucket: upload.bucket,
+              request: "list parts of \(upload.key)",
+              message: "the pages name ID \"\(id.prefix(128))\" in two Unicode spellings; not trusted")
+          }
+        }
         summary.initiatorIDs.formUnion(page.initiatorIDs)
         summary.ownerIDs.formUnion(page.ownerIDs)
       }

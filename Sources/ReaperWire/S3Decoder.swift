@@ -118,6 +118,8 @@ public enum S3Decoder {
     var truncatedText: String?
     var current: (number: Int?, size: Int64?, modified: String?) = (nil, nil, nil)
     var malformedPart = false
+    /// An ID named beside another of the same text in another Unicode spelling.
+    var foldedID: String?
     var root: String?
     let failure = StreamingXML.parse(
       bytes,
@@ -140,9 +142,13 @@ public enum S3Decoder {
         case (2, "Key"): page.key = text
         case (2, "UploadId"): page.uploadID = text
         case (3, "ID") where path[1] == "Initiator":
-          if !text.allSatisfy(\.isWhitespace) { page.initiatorIDs.insert(text) }
+          guard !text.allSatisfy(\.isWhitespace) else { break }
+          if page.initiatorIDs.spelledOtherwise(text) != nil { foldedID = text }
+          page.initiatorIDs.insert(text)
         case (3, "ID") where path[1] == "Owner":
-          if !text.allSatisfy(\.isWhitespace) { page.ownerIDs.insert(text) }
+          guard !text.allSatisfy(\.isWhitespace) else { break }
+          if page.ownerIDs.spelledOtherwise(text) != nil { foldedID = text }
+          page.ownerIDs.insert(text)
         case (2, "IsTruncated"): truncatedText = text
         case (2, "NextPartNumberMarker"): page.nextMarker = text
         default: break
@@ -152,6 +158,9 @@ public enum S3Decoder {
     // Another document would read as "no parts", and idle would be measured from Initiated.
     guard root == "ListPartsResult" else { throw Failure("the answer is a <\(root ?? "?")>, not a <ListPartsResult>") }
     if malformedPart { throw Failure("a Part without a numeric PartNumber and Size") }
+    if let foldedID {
+      throw Failure("names ID \"\(foldedID.prefix(128))\" beside the same text in another Unicode spelling")
+    }
     guard let truncated = truncatedText.flatMap({ LooseJSON.string($0).boolean }) else {
       throw Failure("IsTruncated is missing or not a boolean")
     }

@@ -17,7 +17,21 @@ extension S3Provider {
       var query: [(String, String)] = [("max-buckets", "\(pageSize)")]
       if let token { query.append(("continuation-token", token)) }
       let (reply, context) = try await send(.GET, bucket: "", upload: nil, query: query, gone: [])
-      let page = try context.decode(reply) { body throws(WireFailure) in try S3Decoder.decodeBuckets(body) }
+      var page = try context.decode(reply) { body throws(WireFailure) in try S3Decoder.decodeBuckets(body) }
+      // Virtual-hosted, a listed name is asked for as a host: one a host cannot spell would reach another bucket
+      // than the one the globs and exclude_buckets were matched against.
+      if !target.pathStyle {
+        let names = page.names
+        page.names = []
+        for name in names {
+          if let problem = BucketPattern.problem(asVirtualHost: name) {
+            page.unreadable.append(
+              "listed bucket \"\(name.prefix(80))\" not watched on a virtual-hosted target: \(problem)")
+          } else {
+            page.names.append(name)
+          }
+        }
+      }
       return (page, page.next)
     }
     return Pages(maximumPages: maximumPages, stalled: stalled, fetch: fetch)
