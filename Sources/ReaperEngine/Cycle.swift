@@ -299,16 +299,7 @@ public struct Cycle: Sendable {
   }
 
   func connect(_ target: Target) throws -> any UploadProvider {
-    guard let source = config.credentialSources[target.name] else {
-      throw EngineError("target \(target.name): no credentials configured")
-    }
-    let (credentials, problems) = CredentialsLoader.load(source, provider: target.provider, environment: environment)
-    guard let credentials else {
-      throw EngineError(
-        "target \(target.name): credentials unusable: \(problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))"
-      )
-    }
-    return try makeProvider(target, credentials)
+    try Providers.connect(target, config: config, environment: environment, makeProvider: makeProvider)
   }
 
   func failTarget(

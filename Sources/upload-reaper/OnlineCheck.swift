@@ -104,12 +104,8 @@ enum OnlineCheck {
     let scheme = target.endpoint.lowercased().hasPrefix("https://") ? "TLS ok, " : ""
     let provider: any UploadProvider
     do {
-      guard let source = config.credentialSources[target.name] else { throw OnlineError("no credentials configured") }
-      let (credentials, problems) = CredentialsLoader.load(source, provider: target.provider, environment: environment)
-      guard let credentials else {
-        throw OnlineError(problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))
-      }
-      provider = try makeProvider(target, credentials)
+      provider = try Providers.connect(
+        target, config: config, environment: environment, makeProvider: makeProvider)
     } catch {
       let failure = Failure(stage: "credentials", hint: "fix the credentials file or variables the target names")
       return [Line(target: target.name, bucket: nil, failure: failure, detail: "\(error)")]
@@ -177,10 +173,5 @@ enum OnlineCheck {
         target: target.name, bucket: bucket, failure: Failure(stage: "listing failed", hint: "see the error"),
         detail: "\(error)")
     }
-  }
-
-  struct OnlineError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
   }
 }

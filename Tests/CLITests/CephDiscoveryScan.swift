@@ -58,13 +58,7 @@ extension CephScanTests {
       return found
     }
 
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ceph-disc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let credentialsFile = directory.appendingPathComponent("owner.cred").path
-    try
-      "access_key_id=\(ownerCredentials.accessKeyID ?? "")\nsecret_access_key=\(ownerCredentials.secretAccessKey ?? "")\n"
-      .write(toFile: credentialsFile, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentialsFile)
+    let directory = try Self.directory("ceph-disc", credentials: ownerCredentials, file: "owner.cred")
     func scan(rule: String) async throws -> (records: [[String: Any]], stderr: String) {
       let config = directory.appendingPathComponent("reaper.toml").path
       try """

@@ -22,12 +22,7 @@ extension CephScanTests {
     let old = try await aged.initiateMany(bucket: bucket, keys: (0..<12).map { "tmp/old-\($0).bin" })
     let fresh = try await client.initiateMany(bucket: bucket, keys: (0..<12).map { "tmp/new-\($0).bin" })
 
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ceph-plan-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let credentials = directory.appendingPathComponent("ceph.cred").path
-    try "access_key_id=\(ceph.accessKey)\nsecret_access_key=\(ceph.secretKey)\n".write(
-      toFile: credentials, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
+    let directory = try Self.directory("ceph-plan", credentials: ceph.credentials, file: "ceph.cred")
     func writeConfig(_ name: String, maxAge: String) throws -> String {
       let path = directory.appendingPathComponent(name).path
       try """

@@ -1,4 +1,5 @@
 import Foundation
+import ReaperConfig
 import ReaperCore
 import ReaperProviders
 import TestSupport
@@ -7,6 +8,17 @@ import Testing
 /// `upload-reaper scan` against a real Ceph RGW, as an operator would run it.
 @Suite("scan against Ceph RGW", .serialized, .enabled(if: !CephEnvironment.explicitlySkipped))
 struct CephScanTests {
+  /// A fresh directory for a config, with `credentials` written beside it as `file`, mode 0600.
+  static func directory(_ label: String, credentials: Credentials, file: String) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let path = directory.appendingPathComponent(file).path
+    try "access_key_id=\(credentials.accessKeyID ?? "")\nsecret_access_key=\(credentials.secretAccessKey ?? "")\n"
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    return directory
+  }
+
   @Test func scanReportsEveryUploadOnceAndAbortsOnlyTheOldOnes() async throws {
     guard let ceph = CephEnvironment.current else {
       Issue.record(Comment(rawValue: CephEnvironment.missingMessage))
@@ -21,12 +33,7 @@ struct CephScanTests {
     let old = try await aged.initiateMany(bucket: bucket, keys: (0..<150).map { "logs/old \($0)+x.gz" })
     let fresh = try await client.initiateMany(bucket: bucket, keys: (0..<160).map { "logs/new-\($0).gz" })
 
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ceph-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let credentials = directory.appendingPathComponent("ceph.cred").path
-    try "access_key_id=\(ceph.accessKey)\nsecret_access_key=\(ceph.secretKey)\n".write(
-      toFile: credentials, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: credentials)
+    let directory = try Self.directory("ceph-cli", credentials: ceph.credentials, file: "ceph.cred")
     let config = directory.appendingPathComponent("reaper.toml").path
     try """
     [[target]]

@@ -42,6 +42,19 @@ struct TLSCLITests {
     return (path, directory.path)
   }
 
+  /// The sandbox over TLS with `pair`, serving the config's coffer with one three-day-old upload.
+  static func tlsSandbox(_ pair: TestCertificates.Pair) async throws -> (SandboxStore, SandboxServer) {
+    let store = SandboxStore(
+      buckets: [
+        SandboxBucket(
+          name: "tls-1250000000",
+          uploads: [SandboxUpload(key: "a.bin", uploadID: "u-1", initiated: Date().addingTimeInterval(-3 * 86_400))])
+      ], credentials: [Self.accessKey: Self.secret])
+    let server = try await SandboxServer.start(
+      store: store, tls: SandboxTLS(certificateFile: pair.certificate, keyFile: pair.key))
+    return (store, server)
+  }
+
   /// No proxy from the environment the tests run in.
   static let direct = ["https_proxy": "", "HTTPS_PROXY": "", "http_proxy": "", "all_proxy": "", "ALL_PROXY": ""]
 
@@ -68,14 +81,7 @@ struct TLSCLITests {
 
   @Test func aScanOfAnUntrustedServerFailsTheTargetSayingWhy() async throws {
     let certificates = try TestCertificates.make()
-    let store = SandboxStore(
-      buckets: [
-        SandboxBucket(
-          name: "tls-1250000000",
-          uploads: [SandboxUpload(key: "a.bin", uploadID: "u-1", initiated: Date().addingTimeInterval(-3 * 86_400))])
-      ], credentials: [Self.accessKey: Self.secret])
-    let server = try await SandboxServer.start(
-      store: store, tls: SandboxTLS(certificateFile: certificates.server.certificate, keyFile: certificates.server.key))
+    let (_, server) = try await Self.tlsSandbox(certificates.server)
     let endpoint = "https://127.0.0.1:\(server.port)"
     let untrusting = try Self.config(endpoint: endpoint, extra: "")
     let failed = try await CLITests.run(["scan", "--config", untrusting.path], environment: Self.direct)
@@ -97,14 +103,8 @@ struct TLSCLITests {
   /// same endpoint works. An expired certificate gets its own hint.
   @Test func checkConfigOnlineSaysWhyTLSFailed() async throws {
     let certificates = try TestCertificates.make()
-    let buckets = [SandboxBucket(name: "tls-1250000000", uploads: [])]
-    let store = SandboxStore(buckets: buckets, credentials: [Self.accessKey: Self.secret])
-    let server = try await SandboxServer.start(
-      store: store, tls: SandboxTLS(certificateFile: certificates.server.certificate, keyFile: certificates.server.key))
-    let expiredStore = SandboxStore(buckets: buckets, credentials: [Self.accessKey: Self.secret])
-    let expiredServer = try await SandboxServer.start(
-      store: expiredStore,
-      tls: SandboxTLS(certificateFile: certificates.expired.certificate, keyFile: certificates.expired.key))
+    let (store, server) = try await Self.tlsSandbox(certificates.server)
+    let (expiredStore, expiredServer) = try await Self.tlsSandbox(certificates.expired)
     let endpoint = "https://127.0.0.1:\(server.port)"
     let untrusting = try Self.config(endpoint: endpoint, extra: "")
     let failed = try await CLITests.run(
@@ -133,14 +133,7 @@ struct TLSCLITests {
   /// cycle lists: the reload reaches the TLS settings, not only the rules.
   @Test func aReloadWithAnotherCAFileIsUsedByTheNextCycle() async throws {
     let certificates = try TestCertificates.make()
-    let store = SandboxStore(
-      buckets: [
-        SandboxBucket(
-          name: "tls-1250000000",
-          uploads: [SandboxUpload(key: "a.bin", uploadID: "u-1", initiated: Date().addingTimeInterval(-3 * 86_400))])
-      ], credentials: [Self.accessKey: Self.secret])
-    let server = try await SandboxServer.start(
-      store: store, tls: SandboxTLS(certificateFile: certificates.server.certificate, keyFile: certificates.server.key))
+    let (_, server) = try await Self.tlsSandbox(certificates.server)
     let endpoint = "https://127.0.0.1:\(server.port)"
     let timing = "interval = \"10s\"\njitter = \"0s\"\n"
     let (path, _) = try Self.config(endpoint: endpoint, extra: "ca_file = \"\(certificates.path("stranger.pem"))\"")

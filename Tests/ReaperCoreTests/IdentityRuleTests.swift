@@ -82,9 +82,8 @@ struct IdentityRuleTests {
     #expect(!rules.rules[0].hasIdentityCondition)
   }
 
-  /// Under a rule chosen by initiator, a re-check whose parts listing names someone else keeps the upload; one
-  /// that names the same initiator, or none, lets the abort go ahead. Other rules do not look.
-  @Test func theRecheckKeepsAnUploadWhosePartsListingNamesAnotherInitiator() {
+  /// A ten-day-old upload app-a started for account o-1, with one part nine days old.
+  static func recheckFixture() -> (now: Date, upload: Upload, parts: PartsSummary) {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     var upload = Upload(
       target: "t", bucket: "b", key: "k", uploadID: "u", initiated: now.addingTimeInterval(-10 * 86_400))
@@ -92,6 +91,13 @@ struct IdentityRuleTests {
     upload.ownerID = "o-1"
     var parts = PartsSummary()
     parts.add(Part(number: 1, size: 5, lastModified: now.addingTimeInterval(-9 * 86_400)))
+    return (now, upload, parts)
+  }
+
+  /// Under a rule chosen by initiator, a re-check whose parts listing names someone else keeps the upload; one
+  /// that names the same initiator, or none, lets the abort go ahead. Other rules do not look.
+  @Test func theRecheckKeepsAnUploadWhosePartsListingNamesAnotherInitiator() {
+    let (now, upload, parts) = Self.recheckFixture()
     let chosen = Self.rule("a", initiator: ["app-a*"])
     func verdict(_ rule: Rule, initiators: Set<String>, owners: Set<String> = []) -> String? {
       var after = parts
@@ -110,13 +116,7 @@ struct IdentityRuleTests {
   /// Where the parts listing documents who started the upload (S3), a rule by initiator or owner needs it to say so:
   /// silence confirms nothing (Ceph 16 names the requester in the listing and nobody in ListParts).
   @Test func whereThePartsListingNamesIdentitiesSilenceConfirmsNothing() {
-    let now = Date(timeIntervalSince1970: 1_800_000_000)
-    var upload = Upload(
-      target: "t", bucket: "b", key: "k", uploadID: "u", initiated: now.addingTimeInterval(-10 * 86_400))
-    upload.initiatorID = "app-a"
-    upload.ownerID = "o-1"
-    var parts = PartsSummary()
-    parts.add(Part(number: 1, size: 5, lastModified: now.addingTimeInterval(-9 * 86_400)))
+    let (now, upload, parts) = Self.recheckFixture()
     func verdict(_ rule: Rule, initiators: Set<String>, owners: Set<String>, documented: Bool) -> String? {
       var after = parts
       after.initiatorIDs = initiators
